@@ -1,4 +1,5 @@
 using FhirRecovery.Conformance.Definitions;
+using FhirRecovery.Conformance.Terminology;
 using FhirRecovery.Conformance.Validation;
 
 namespace FhirRecovery.Conformance;
@@ -19,18 +20,21 @@ public sealed record ConformanceOptions
 }
 
 /// <summary>
-/// The conformance engine of one process: definitions (core, IG, packages), the profile validator over them.
-/// Build it once (loading indexes the definitions; resources are parsed lazily) and share it.
+/// The conformance engine of one process: definitions (core, IG, packages), local terminology and the profile
+/// validator over them. Build it once (loading indexes the definitions; resources are parsed lazily) and share it.
 /// </summary>
 public sealed class ConformanceEngine
 {
-    private ConformanceEngine(DefinitionResolver definitions, ProfileValidator validator)
+    private ConformanceEngine(DefinitionResolver definitions, TerminologyService terminology, ProfileValidator validator)
     {
         Definitions = definitions;
+        Terminology = terminology;
         Validator = validator;
     }
 
     public DefinitionResolver Definitions { get; }
+
+    public TerminologyService Terminology { get; }
 
     public ProfileValidator Validator { get; }
 
@@ -55,8 +59,13 @@ public sealed class ConformanceEngine
     /// <summary>An engine over definitions already assembled (tests, tools that load their own).</summary>
     public static ConformanceEngine Create(DefinitionResolver definitions, ValidatorSettings? settings = null)
     {
-        var validator = new ProfileValidator(definitions, settings: settings);
-        return new ConformanceEngine(definitions, validator);
+        var terminology = new TerminologyService(definitions);
+        var validator = new ProfileValidator(
+            definitions,
+            new TerminologyBindingChecker(terminology),
+            new FhirPathTerminologyService(terminology),
+            settings);
+        return new ConformanceEngine(definitions, terminology, validator);
     }
 
     /// <summary>A package (.tgz or folder) or a loose resource file (JSON/XML, a Bundle of definitions allowed).</summary>

@@ -9,7 +9,7 @@ internal static class SharedDefinitions
     private static readonly Lazy<DefinitionSource> CoreSource = new(() => DefinitionSource.LoadCore());
     private static readonly Lazy<DefinitionSource> IgSource = new(() => DefinitionSource.LoadPackage(TestPaths.Profiles, "questionnaires"));
     private static readonly Lazy<DefinitionResolver> CoreAndIgResolver = new(() => new DefinitionResolver([IgSource.Value, CoreSource.Value]));
-    private static readonly Lazy<ProfileValidator> CoreAndIgValidator = new(() => CreateValidator(CoreAndIgResolver.Value));
+    private static readonly Lazy<ConformanceEngine> CoreAndIgEngine = new(() => ConformanceEngine.Create(CoreAndIgResolver.Value));
 
     public static DefinitionSource Core => CoreSource.Value;
 
@@ -18,7 +18,11 @@ internal static class SharedDefinitions
     /// <summary>Core plus the recovery IG.</summary>
     public static DefinitionResolver Resolver => CoreAndIgResolver.Value;
 
-    public static ProfileValidator Validator => CoreAndIgValidator.Value;
+    public static ConformanceEngine Engine => CoreAndIgEngine.Value;
 
-    public static ProfileValidator CreateValidator(DefinitionResolver resolver, ValidatorSettings? settings = null) => new(resolver, settings: settings);
+    public static ProfileValidator Validator => Engine.Validator;
+
+    /// <summary>A validator as the product builds it (with local terminology) over other definitions.</summary>
+    public static ProfileValidator CreateValidator(DefinitionResolver resolver, ValidatorSettings? settings = null) =>
+        ConformanceEngine.Create(resolver, settings).Validator;
 }

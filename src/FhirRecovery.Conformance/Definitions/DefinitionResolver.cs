@@ -173,6 +173,11 @@ public sealed class DefinitionResolver : IAsyncResourceResolver
                 return;
             }
 
+            if (sd.BaseDefinition is { } baseUrl)
+            {
+                DifferentialOrder.Sort(sd, FindStructureDefinition(baseUrl));
+            }
+
             var generator = new SnapshotGenerator(this, new SnapshotGeneratorSettings
             {
                 GenerateSnapshotForExternalProfiles = true,

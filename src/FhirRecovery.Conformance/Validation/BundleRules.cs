@@ -120,6 +120,12 @@ internal static class BundleRules
                     walker.ReportAt(path, IssueSeverity.Error, IssueType.NotFound,
                         $"Can't find '{literal}' in the bundle: references in a document or message must resolve inside it");
                 }
+                else if (isRelative && ReferenceParts.Parse(literal) is { Version: null } parts
+                         && session.EntriesOf(bundleNode.Scope).Count(e => e.Node.Value is Resource r && r.TypeName == parts.Type && r.Id == parts.Id) > 1)
+                {
+                    walker.ReportAt(path, IssueSeverity.Error, IssueType.MultipleMatches,
+                        $"Multiple matches in the bundle for the reference '{literal}': name the version (/_history/n)");
+                }
             }
         }
     }

@@ -55,6 +55,15 @@ internal sealed class ElementRule
 
     public int? MaxLength { get; init; }
 
+    /// <summary>The minLength extension (core R4 extension on ElementDefinition).</summary>
+    public int? MinLength { get; init; }
+
+    /// <summary>R5 mustHaveValue (backported as an extension): a primitive here must carry a value, not only extensions.</summary>
+    public bool MustHaveValue { get; init; }
+
+    /// <summary>R5 valueAlternatives: the extensions that may stand in for a missing primitive value.</summary>
+    public IReadOnlyList<string> ValueAlternatives { get; init; } = [];
+
     public DataType? MinValue { get; init; }
 
     public DataType? MaxValue { get; init; }
@@ -114,6 +123,9 @@ internal sealed class ConstraintRule
 
     public CompiledExpression? Compiled { get; init; }
 
+    /// <summary>The same expression evaluated natively when it only tests for presence (see <see cref="ExistenceInvariant"/>).</summary>
+    public ExistenceInvariant? Existence { get; init; }
+
     /// <summary>Why the expression could not be compiled, when it could not.</summary>
     public string? CompileError { get; init; }
 
@@ -138,4 +150,7 @@ internal enum NativeInvariant
 
     /// <summary>dom-3: contained resources are referenced (narrative links count, as in the HL7 reference validator).</summary>
     ContainedReferenced,
+
+    /// <summary>ref-1: a local reference ("#id") points at a contained resource of the root resource ("#": the container).</summary>
+    LocalReferenceResolves,
 }

@@ -50,8 +50,9 @@ internal sealed class InstanceNode
         return node;
     }
 
-    public InstanceNode Child(Base value, string elementName, string jsonName, int index) =>
-        new(value, this, jsonName, elementName, index, Scope);
+    /// <param name="poco">The Firely node of the value when the caller already has it (FHIRPath results).</param>
+    public InstanceNode Child(Base value, string elementName, string jsonName, int index, PocoNode? poco = null) =>
+        new(value, this, jsonName, elementName, index, Scope) { _poco = poco };
 
     /// <summary>A resource nested in this one (contained, Bundle entry, Parameters): it gets its own scope.</summary>
     public InstanceNode NestedResource(Resource resource, string elementName, int index, bool isContained, string? fullUrl = null)
@@ -61,9 +62,34 @@ internal sealed class InstanceNode
         return node;
     }
 
-    public PocoNode Poco => _poco ??= Parent is null
-        ? Value.ToPocoNode()
-        : new PocoNode(Value, Parent.Poco, Index >= 0 ? Index : null, ElementName);
+    public PocoNode Poco => _poco ??= Parent is null ? Value.ToPocoNode() : ChildPoco(Parent.Poco);
+
+    /// <summary>
+    /// The Firely node of this element, obtained from its parent's node: Firely builds primitives as special nodes
+    /// that expose their value to FHIRPath (a PocoNode constructed directly would not).
+    /// </summary>
+    private PocoNode ChildPoco(PocoNode parent)
+    {
+        switch (parent.Child(ElementName))
+        {
+            case PocoListNode list when Index >= 0 && Index < list.Pocos.Count && ReferenceEquals(list.Pocos[Index], Value):
+                return list[Index];
+            case PocoListNode list:
+                for (var i = 0; i < list.Pocos.Count; i++)
+                {
+                    if (ReferenceEquals(list.Pocos[i], Value))
+                    {
+                        return list[i];
+                    }
+                }
+
+                break;
+            case PocoNode single when ReferenceEquals(single.Poco, Value):
+                return single;
+        }
+
+        return new PocoNode(Value, parent, Index >= 0 ? Index : null, ElementName);
+    }
 
     /// <summary>FHIRPath location such as <c>Goal.category[0].coding[0].system</c>.</summary>
     public string Path => _path ??= BuildPath();

@@ -89,6 +89,11 @@ internal sealed class InstanceWalker
             {
                 BundleRules.Check(this, node, _session);
             }
+
+            if (resource is StructureDefinition definition)
+            {
+                StructureDefinitionRules.Check(this, node, definition, _validator.Definitions);
+            }
         }
         finally
         {
@@ -116,6 +121,14 @@ internal sealed class InstanceWalker
             // contained, Bundle.entry.resource, Parameters.parameter.resource: a resource in its own right. When the
             // element's type lists profiles, the resource must conform to one of them.
             var profiles = typeRule?.Profiles.Where(p => !p.StartsWith(CoreBase, StringComparison.Ordinal)).ToList() ?? [];
+            var allowedTypes = typeRule?.Profiles.Select(_validator.TypeOfProfile).OfType<string>().Distinct().ToList() ?? [];
+            if (allowedTypes.Count > 0 && !allowedTypes.Contains(value.TypeName) && !allowedTypes.Contains("Resource"))
+            {
+                Report(node, IssueSeverity.Error, IssueType.Structure,
+                    $"The type '{value.TypeName}' is not valid here - must be {string.Join(" or ", allowedTypes)}");
+                return;
+            }
+
             if (profiles.Count > 1 && CheckTypeProfiles(node, profiles) is { } fitting)
             {
                 profiles = [fitting.Url];
@@ -151,7 +164,7 @@ internal sealed class InstanceWalker
             Report(node, IssueSeverity.Error, IssueType.Value, $"Value must be exactly the fixed value {Describe(fixedValue)} (fixed by {rule.Id})");
         }
 
-        if (rule.Pattern is { } pattern && !value.Matches(pattern))
+        if (rule.Pattern is { } pattern && !PatternMatcher.Matches(value, pattern))
         {
             Report(node, IssueSeverity.Error, IssueType.Value, $"Value does not match the pattern {Describe(pattern)} required by {rule.Id}");
         }
@@ -159,6 +172,16 @@ internal sealed class InstanceWalker
         if (rule.Binding is { } binding)
         {
             CheckBinding(node, value, binding);
+        }
+
+        if (value is Quantity quantity && (rule.MinValue is Quantity || rule.MaxValue is Quantity))
+        {
+            CheckQuantityRange(node, quantity, rule);
+        }
+
+        if (value is Attachment attachment)
+        {
+            CheckAttachmentSize(node, attachment);
         }
 
         EvaluateConstraints(node, rule.Constraints, skipKeys: null);
@@ -177,6 +200,15 @@ internal sealed class InstanceWalker
         if (childSource is not null)
         {
             ValidateChildren(node, childSource);
+        }
+
+        // The element's own children came from the snapshot, but its type names a profile: the value must conform
+        // to that profile as well (e.g. Organization.meta typed Meta(some-meta-profile)).
+        if (typeStructure is null && typeRule is { Profiles.Count: > 0 } && value is not Extension and not Resource
+            && ConstrainedTypeProfiles(typeRule, value) is { Count: > 0 } constrainedProfiles
+            && CheckTypeProfiles(node, constrainedProfiles) is { } fittingProfile)
+        {
+            ValidateElement(node, fittingProfile.Root, null);
         }
 
         if (value is Extension extension && typeStructure is not null && typeStructure.Type == "Extension" && typeStructure.IsConstraint)
@@ -318,7 +350,7 @@ internal sealed class InstanceWalker
 
         if (typeRule is { Profiles.Count: > 0 } && value is not Resource)
         {
-            var constrained = typeRule.Profiles.Where(p => !p.StartsWith(CoreBase, StringComparison.Ordinal) || p[CoreBase.Length..] != value.TypeName).ToList();
+            var constrained = ConstrainedTypeProfiles(typeRule, value);
             if (constrained.Count > 0)
             {
                 return CheckTypeProfiles(node, constrained) ?? _validator.StructureForType(value.TypeName);
@@ -335,6 +367,10 @@ internal sealed class InstanceWalker
 
     private static bool IsAbsoluteUrl(string url) => Uri.TryCreate(url, UriKind.Absolute, out _) || url.StartsWith("urn:", StringComparison.Ordinal);
 
+    /// <summary>The type's profiles other than the plain core definition of the value's own type.</summary>
+    private static List<string> ConstrainedTypeProfiles(TypeRule typeRule, Base value) =>
+        typeRule.Profiles.Where(p => !p.StartsWith(CoreBase, StringComparison.Ordinal) || p[CoreBase.Length..] != value.TypeName).ToList();
+
     private static string? DefinitionUrlOf(CompiledStructure extensionDefinition) =>
         extensionDefinition.Root.Children.TryGetValue("url", out var url) ? (url.Fixed as FhirUri)?.Value ?? extensionDefinition.Url : extensionDefinition.Url;
 
@@ -347,7 +383,8 @@ internal sealed class InstanceWalker
         var candidates = profiles.Select(p => (Url: p, Structure: _validator.StructureFor(p))).ToList();
         foreach (var (url, structure) in candidates.Where(c => c.Structure is null))
         {
-            Report(node, IssueSeverity.Warning, IssueType.NotFound, $"Type profile '{url}' is unknown, so the value was not checked against it");
+            // The profile's author requires conformance to it: unable to check is not the same as conforming.
+            Report(node, IssueSeverity.Error, IssueType.NotFound, $"Unknown profile {url}: the value must conform to it, but it could not be found");
         }
 
         var known = candidates.Where(c => c.Structure is not null).Select(c => c.Structure!).ToList();
@@ -568,7 +605,15 @@ internal sealed class InstanceWalker
             return;
         }
 
-        ValidateElement(node, rule, typeRule);
+        try
+        {
+            ValidateElement(node, rule, typeRule);
+        }
+        catch (Exception ex) when (ex is Hl7.Fhir.Validation.CodedValidationException or InvalidCastException or FormatException or OverflowException)
+        {
+            // A lenient parse keeps invalid values; Firely's typed accessors throw on them. Report and carry on.
+            Report(node, IssueSeverity.Error, IssueType.Value, $"The value could not be interpreted: {ex.Message}", IssueKind.Structure);
+        }
     }
 
     private static string DescribeType(Base value) => value switch
@@ -652,6 +697,14 @@ internal sealed class InstanceWalker
         for (var i = 0; i < nodes.Count; i++)
         {
             ValidateTyped(nodes[i], assigned[i] ?? rule);
+
+            // A slice is a further constraint on the sliced element: its values must meet the unsliced element's rules
+            // too (snapshots copy the base type's children into slices, not the profile's changes to them).
+            // Extensions are exempt: their slices and the unsliced element both lead to the extension's definition.
+            if (assigned[i] is not null && nodes[i].Value is not Extension)
+            {
+                ValidateTyped(nodes[i], rule);
+            }
         }
     }
 
@@ -735,6 +788,7 @@ internal sealed class InstanceWalker
         var raw = primitive.JsonValue;
         if (raw is null)
         {
+            CheckMissingValue(node, primitive, rule);
             return;
         }
 
@@ -755,6 +809,7 @@ internal sealed class InstanceWalker
                 Report(node, IssueSeverity.Error, IssueType.Value, message, IssueKind.Profile, "txt-1");
             }
 
+            CheckNarrativeLinks(node, text);
             return;
         }
 
@@ -769,6 +824,11 @@ internal sealed class InstanceWalker
             Report(node, IssueSeverity.Error, IssueType.BusinessRule, $"Example URLs are not allowed in this context ({text})");
         }
 
+        if (rule.MinLength is { } minLength && text.Length < minLength)
+        {
+            Report(node, IssueSeverity.Error, IssueType.Value, $"The value is {text.Length} characters long; {rule.Path} requires at least {minLength}");
+        }
+
         if (rule.MaxLength is { } maxLength && text.Length > maxLength)
         {
             Report(node, IssueSeverity.Error, IssueType.Value, $"The value is {text.Length} characters long; {rule.Path} allows at most {maxLength}");
@@ -777,6 +837,82 @@ internal sealed class InstanceWalker
         if (rule.MinValue is not null || rule.MaxValue is not null)
         {
             CheckRange(node, primitive, rule);
+        }
+    }
+
+    private void CheckQuantityRange(InstanceNode node, Quantity quantity, ElementRule rule)
+    {
+        if (rule.MinValue is Quantity min && QuantityComparison.Compare(quantity, min) is < 0)
+        {
+            Report(node, IssueSeverity.Error, IssueType.Value,
+                $"The value in the instance ({quantity.Value} {quantity.Code ?? quantity.Unit}) is less than the minimum {min.Value} {min.Code ?? min.Unit} of {rule.Path}");
+        }
+
+        if (rule.MaxValue is Quantity max && QuantityComparison.Compare(quantity, max) is > 0)
+        {
+            Report(node, IssueSeverity.Error, IssueType.Value,
+                $"The value in the instance ({quantity.Value} {quantity.Code ?? quantity.Unit}) is greater than the maximum {max.Value} {max.Code ?? max.Unit} of {rule.Path}");
+        }
+    }
+
+    /// <summary>Attachment.size is the size of the decoded data.</summary>
+    private void CheckAttachmentSize(InstanceNode node, Attachment attachment)
+    {
+        // Read the raw texts: the typed getters throw on invalid content (reported by the primitive checks).
+        if (attachment.DataElement?.JsonValue is not string data || attachment.SizeElement?.JsonValue is not { } sizeValue
+            || !long.TryParse(Convert.ToString(sizeValue, CultureInfo.InvariantCulture), out var size))
+        {
+            return;
+        }
+
+        var significant = data.Count(c => !char.IsWhiteSpace(c));
+        var padding = data.TrimEnd().Reverse().TakeWhile(c => c == '=').Count();
+        var decoded = significant / 4 * 3L - padding;
+        if (significant % 4 == 0 && size != decoded)
+        {
+            Report(node, IssueSeverity.Error, IssueType.Value, $"Attachment.size is {size}, but the attached data is {decoded} bytes");
+        }
+    }
+
+    /// <summary>
+    /// A link inside the narrative ("#x") must land somewhere in this resource: an anchor (id/name) of the narrative,
+    /// a contained resource, or an element id.
+    /// </summary>
+    private void CheckNarrativeLinks(InstanceNode node, string xhtml)
+    {
+        var (anchors, links) = NarrativeValidator.AnchorsAndLocalLinks(xhtml);
+        if (links.Count == 0)
+        {
+            return;
+        }
+
+        var resource = node.Scope.RootResourceScope.Resource;
+        foreach (var link in links)
+        {
+            var target = link[1..];
+            if (target.Length == 0 || anchors.Contains(target)
+                || resource is DomainResource { Contained: var contained } && contained.Any(c => c.Id == target)
+                || node.Scope.ElementIds.ContainsKey(target) || resource.Id == target)
+            {
+                continue;
+            }
+
+            Report(node, IssueSeverity.Error, IssueType.Value, $"Hyperlink '{link}' in the narrative does not resolve to an anchor, a contained resource or an element of this resource");
+        }
+    }
+
+    /// <summary>A primitive with only extensions: allowed unless the profile demands a value (or one of its alternatives).</summary>
+    private void CheckMissingValue(InstanceNode node, PrimitiveType primitive, ElementRule rule)
+    {
+        if (rule.MustHaveValue)
+        {
+            Report(node, IssueSeverity.Error, IssueType.Required,
+                $"The element definition {rule.Path} in the profile {rule.Structure?.Url} requires that a value be present in this element");
+        }
+        else if (rule.ValueAlternatives.Count > 0 && !primitive.Extension.Any(e => rule.ValueAlternatives.Contains(e.Url)))
+        {
+            Report(node, IssueSeverity.Error, IssueType.Required,
+                $"The element definition {rule.Path} requires that if a value is not present, one of the extensions {string.Join(", ", rule.ValueAlternatives)} must be present");
         }
     }
 
@@ -910,6 +1046,13 @@ internal sealed class InstanceWalker
                 case NativeInvariant.NarrativeHtml:
                     // Checked for every element and every div by the walk itself.
                     continue;
+                case NativeInvariant.LocalReferenceResolves:
+                    if (node.Value is ResourceReference { Reference: { } local } && local.StartsWith('#') && !LocalReferenceResolves(node, local))
+                    {
+                        ReportConstraint(node, constraint);
+                    }
+
+                    continue;
                 case NativeInvariant.ContainedReferenced:
                     if (_validator.Settings.ValidateContainedResources)
                     {
@@ -932,6 +1075,17 @@ internal sealed class InstanceWalker
                 {
                     Report(node, IssueSeverity.Warning, IssueType.NotSupported,
                         $"Constraint {constraint.Key} could not be compiled, so it was not checked: {constraint.CompileError}");
+                }
+
+                continue;
+            }
+
+            var emptyIs = !_validator.Settings.EmptyInvariantResultFails;
+            if (constraint.Existence?.Evaluate(node.Value, emptyIs) is { } decided)
+            {
+                if (!decided)
+                {
+                    ReportConstraint(node, constraint);
                 }
 
                 continue;
@@ -1030,6 +1184,18 @@ internal sealed class InstanceWalker
         }
     }
 
+    /// <summary>"#" from a contained resource means its container; "#id" must name a contained resource of the root resource.</summary>
+    private static bool LocalReferenceResolves(InstanceNode node, string reference)
+    {
+        if (reference == "#")
+        {
+            return node.Scope.ContainerOfContained is not null;
+        }
+
+        var id = reference[1..];
+        return node.Scope.RootResourceScope.Resource is DomainResource root && root.Contained.Any(c => c.Id == id);
+    }
+
     private static bool ContainsKey(IReadOnlyList<ConstraintRule> constraints, string key)
     {
         foreach (var c in constraints)
@@ -1063,7 +1229,8 @@ internal sealed class InstanceWalker
         // hl7.org extensions of other FHIR versions (R5 backports) are known to the community even when not loaded here.
         // Example-domain extensions in example content are likewise tolerated (as the HL7 reference validator does).
         var isHl7 = url.StartsWith(CoreBase, StringComparison.Ordinal) || url.StartsWith("http://hl7.org/fhir/", StringComparison.Ordinal);
-        var isExample = _validator.Settings.AllowExampleUrls && IsExampleUrl(url);
+        var isExample = _validator.Settings.AllowExampleUrls && Uri.TryCreate(url, UriKind.Absolute, out var parsed)
+                        && (parsed.Host == "example.org" || parsed.Host.EndsWith(".example.org", StringComparison.Ordinal));
         var severity = isHl7 || isExample || _validator.Settings.AllowUnknownExtensions ? IssueSeverity.Warning : IssueSeverity.Error;
         Report(node, severity, IssueType.Structure,
             isModifier
@@ -1262,7 +1429,7 @@ internal sealed class InstanceWalker
             resolved = node.Scope.ResolveReference(literal);
             if (literal.StartsWith('#') && resolved is null)
             {
-                Report(node, IssueSeverity.Error, IssueType.Structure, $"The reference '{literal}' points at a contained resource that does not exist");
+                // A local reference to nothing is ref-1's finding.
                 return;
             }
 

@@ -103,6 +103,45 @@ internal static class NarrativeValidator
         return problems;
     }
 
+    /// <summary>The anchors a narrative defines (id and name attributes) and its "#..." links.</summary>
+    public static (HashSet<string> Anchors, List<string> Links) AnchorsAndLocalLinks(string xhtml)
+    {
+        var anchors = new HashSet<string>(StringComparer.Ordinal);
+        var links = new List<string>();
+        try
+        {
+            using var reader = XmlReader.Create(new StringReader(xhtml), ReaderSettings);
+            while (reader.Read())
+            {
+                if (reader.NodeType != XmlNodeType.Element)
+                {
+                    continue;
+                }
+
+                if (reader.GetAttribute("id") is { } id)
+                {
+                    anchors.Add(id);
+                }
+
+                if (reader.GetAttribute("name") is { } name)
+                {
+                    anchors.Add(name);
+                }
+
+                if (reader.LocalName == "a" && reader.GetAttribute("href") is { } href && href.StartsWith('#'))
+                {
+                    links.Add(href);
+                }
+            }
+        }
+        catch (XmlException)
+        {
+            // Malformed narratives are txt-1's finding; they define no anchors.
+        }
+
+        return (anchors, links);
+    }
+
     /// <summary>Adds the "#id" targets of links and images in a narrative (references to contained resources).</summary>
     public static void CollectLocalLinks(string xhtml, HashSet<string> found)
     {

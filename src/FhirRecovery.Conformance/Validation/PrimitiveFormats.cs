@@ -21,23 +21,13 @@ internal static partial class PrimitiveFormats
     [GeneratedRegex(@"^-?([0]|([1-9][0-9]*))$", RegexOptions.CultureInvariant, TimeoutMs)]
     private static partial Regex IntegerRegex();
 
-    [GeneratedRegex(@"^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?$", RegexOptions.CultureInvariant, TimeoutMs)]
-    private static partial Regex DateRegex();
 
-    [GeneratedRegex(@"^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$", RegexOptions.CultureInvariant, TimeoutMs)]
-    private static partial Regex DateTimeRegex();
 
-    [GeneratedRegex(@"^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))$", RegexOptions.CultureInvariant, TimeoutMs)]
-    private static partial Regex InstantRegex();
 
     [GeneratedRegex(@"^([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?$", RegexOptions.CultureInvariant, TimeoutMs)]
     private static partial Regex TimeRegex();
 
-    [GeneratedRegex(@"^[^\s]+( [^\s]+)*$", RegexOptions.CultureInvariant, TimeoutMs)]
-    private static partial Regex CodeRegex();
 
-    [GeneratedRegex(@"^[A-Za-z0-9\-\.]{1,64}$", RegexOptions.CultureInvariant, TimeoutMs)]
-    private static partial Regex IdRegex();
 
     [GeneratedRegex(@"^urn:oid:[0-2](\.(0|[1-9][0-9]*))+$", RegexOptions.CultureInvariant, TimeoutMs)]
     private static partial Regex OidRegex();
@@ -74,12 +64,12 @@ internal static partial class PrimitiveFormats
                 "unsignedInt" => UnsignedIntRegex().IsMatch(text) ? CheckInteger(text, 0) : $"'{Trim(text)}' is not a valid unsignedInt",
                 "positiveInt" => PositiveIntRegex().IsMatch(text) ? CheckInteger(text, 1) : $"'{Trim(text)}' is not a valid positiveInt",
                 "decimal" => DecimalRegex().IsMatch(text) ? null : $"'{Trim(text)}' is not a valid decimal",
-                "date" => CheckDate(text, DateRegex(), "date"),
-                "dateTime" => CheckDate(text, DateTimeRegex(), "dateTime"),
-                "instant" => CheckDate(text, InstantRegex(), "instant"),
+                "date" => TemporalFormat.IsDate(text) ? CheckCalendar(text, "date") : $"'{Trim(text)}' is not a valid date",
+                "dateTime" => TemporalFormat.IsDateTime(text) ? CheckCalendar(text, "dateTime") : $"'{Trim(text)}' is not a valid dateTime",
+                "instant" => TemporalFormat.IsInstant(text) ? CheckCalendar(text, "instant") : $"'{Trim(text)}' is not a valid instant",
                 "time" => TimeRegex().IsMatch(text) ? null : $"'{Trim(text)}' is not a valid time (hh:mm:ss)",
-                "code" => CodeRegex().IsMatch(text) ? null : $"The code '{Trim(text)}' is not valid (no leading, trailing or double whitespace)",
-                "id" => IdRegex().IsMatch(text) ? null : $"'{Trim(text)}' is not a valid id (1-64 of A-Z a-z 0-9 - .)",
+                "code" => IsCode(text) ? null : $"The code '{Trim(text)}' is not valid (no leading, trailing or double whitespace)",
+                "id" => IsId(text) ? null : $"'{Trim(text)}' is not a valid id (1-64 of A-Z a-z 0-9 - .)",
                 "oid" => OidRegex().IsMatch(text) ? null : $"'{Trim(text)}' is not a valid oid (urn:oid:...)",
                 "uuid" => UuidRegex().IsMatch(text) ? null : $"'{Trim(text)}' is not a valid uuid (urn:uuid:, lower case)",
                 "uri" or "url" or "canonical" => CheckUri(text, fhirType),
@@ -187,14 +177,48 @@ internal static partial class PrimitiveFormats
         return value < minimum ? $"The value {value} must be at least {minimum}" : null;
     }
 
-    private static string? CheckDate(string text, Regex pattern, string fhirType)
+    /// <summary>code: [^\s]+( [^\s]+)* — no leading, trailing or repeated whitespace; only single spaces inside.</summary>
+    private static bool IsCode(string text)
     {
-        if (!pattern.IsMatch(text))
+        if (text.Length == 0 || char.IsWhiteSpace(text[0]) || char.IsWhiteSpace(text[^1]))
         {
-            return $"'{Trim(text)}' is not a valid {fhirType}";
+            return false;
         }
 
-        // The regular expressions accept 2023-02-31: check the day exists in that month.
+        for (var i = 1; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (char.IsWhiteSpace(c) && (c != ' ' || char.IsWhiteSpace(text[i - 1])))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>id: [A-Za-z0-9\-\.]{1,64}.</summary>
+    private static bool IsId(string text)
+    {
+        if (text.Length is 0 or > 64)
+        {
+            return false;
+        }
+
+        foreach (var c in text)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c is not ('-' or '.'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The regular expressions accept 2023-02-31: check the day exists in that month.</summary>
+    private static string? CheckCalendar(string text, string fhirType)
+    {
         if (text.Length >= 10)
         {
             var year = int.Parse(text.AsSpan(0, 4), CultureInfo.InvariantCulture);

@@ -261,7 +261,16 @@ public sealed class ProfileValidator
     {
         var walker = new InstanceWalker(this, session);
         var root = InstanceNode.ForRoot(resource, null, session);
-        walker.ValidateResource(root, profiles?.ToList() ?? []);
+        try
+        {
+            walker.ValidateResource(root, profiles?.ToList() ?? []);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException and not StackOverflowException)
+        {
+            // Never let one odd instance take the caller down: say validation did not finish, and why.
+            session.Add(new ValidationIssue(IssueSeverity.Fatal, IssueType.Exception,
+                $"Validation could not be completed: {ex.GetType().Name}: {ex.Message}", resource.TypeName));
+        }
     }
 
     /// <summary>The compiled definition of a canonical (snapshot generated on first use), or null when unknown.</summary>

@@ -28,14 +28,20 @@ internal sealed class SliceDiscriminators(ProfileValidator validator)
                     return false;
                 }
 
+                if (definition.Max == 0)
+                {
+                    // The slice forbids the element: it matches the values that leave it out.
+                    return values.Count == 0;
+                }
+
                 if (definition.Fixed is { } fixedValue)
                 {
-                    return values.Any(v => type == ElementDefinition.DiscriminatorType.Value ? v.Value.IsExactly(fixedValue) : v.Value.Matches(fixedValue));
+                    return values.Any(v => type == ElementDefinition.DiscriminatorType.Value ? v.Value.IsExactly(fixedValue) : PatternMatcher.Matches(v.Value, fixedValue));
                 }
 
                 if (definition.Pattern is { } pattern)
                 {
-                    return values.Any(v => v.Value.Matches(pattern));
+                    return values.Any(v => PatternMatcher.Matches(v.Value, pattern));
                 }
 
                 // R4 also lets a value discriminator point at an element with a required binding.
@@ -45,7 +51,7 @@ internal sealed class SliceDiscriminators(ProfileValidator validator)
                 }
 
                 // The slice sets no value at this path (e.g. it leaves a sub-code open): it does not constrain it.
-                return definition.Max != 0 || values.Count == 0;
+                return true;
 
             case ElementDefinition.DiscriminatorType.Exists:
                 if (definition is null)
@@ -200,7 +206,7 @@ internal sealed class SliceDiscriminators(ProfileValidator validator)
                 .Where(p => p.Poco is not null)
                 .Select((p, i) => p.Poco is Resource resource
                     ? node.NestedResource(resource, p.Name ?? "resource", i, isContained: false)
-                    : node.Child(p.Poco, p.Name ?? "value", p.Name ?? "value", i))
+                    : node.Child(p.Poco, p.Name ?? "value", p.Name ?? "value", i, p))
                 .ToList();
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

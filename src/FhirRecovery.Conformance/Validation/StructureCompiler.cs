@@ -17,6 +17,7 @@ internal sealed class StructureCompiler
 
     private static readonly FhirPathCompiler Compiler = new(new SymbolTable().AddStandardFP().AddFhirExtensions());
     private static readonly ConcurrentDictionary<string, (CompiledExpression? Compiled, string? Error)> CompiledCache = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, ExistenceInvariant?> ExistenceCache = new(StringComparer.Ordinal);
 
     public static CompiledStructure Compile(StructureDefinition sd)
     {
@@ -173,6 +174,10 @@ internal sealed class StructureCompiler
             Pattern = ed.Pattern,
             Binding = ed.Binding is { Strength: { } strength } binding ? new BindingRule(strength, binding.ValueSet, binding.Description) : null,
             MaxLength = ed.MaxLength,
+            MinLength = ed.GetExtensionValue<Integer>("http://hl7.org/fhir/StructureDefinition/minLength")?.Value,
+            MustHaveValue = ed.GetExtensionValue<FhirBoolean>("http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.mustHaveValue")?.Value == true,
+            ValueAlternatives = ed.GetExtensions("http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.valueAlternatives")
+                .Select(e => (e.Value as Canonical)?.Value).OfType<string>().ToList(),
             MinValue = ed.MinValue,
             MaxValue = ed.MaxValue,
             ContentReference = ed.ContentReference,
@@ -247,6 +252,7 @@ internal sealed class StructureCompiler
     {
         var key = constraint.Key ?? "(no key)";
         var expression = constraint.Expression;
+        var isR4Ref1 = key == "ref-1" && expression is not null && CoreErrata.ContainsKey((key, expression));
         if (expression is not null && CoreErrata.TryGetValue((key, expression), out var corrected))
         {
             expression = corrected;
@@ -258,6 +264,7 @@ internal sealed class StructureCompiler
             ("ext-1", "extension.exists() != value.exists()") => NativeInvariant.ExtensionValueOrChildren,
             ("txt-1" or "txt-2", "htmlChecks()") => NativeInvariant.NarrativeHtml,
             ("dom-3", _) when expression?.StartsWith("contained.where(((", StringComparison.Ordinal) == true => NativeInvariant.ContainedReferenced,
+            ("ref-1", _) when isR4Ref1 => NativeInvariant.LocalReferenceResolves,
             _ => NativeInvariant.None,
         };
 
@@ -280,6 +287,7 @@ internal sealed class StructureCompiler
 
         return new ConstraintRule
         {
+            Existence = native == NativeInvariant.None && compiled is not null ? ExistenceCache.GetOrAdd(expression!, ExistenceInvariant.TryCompile) : null,
             Key = key,
             Severity = constraint.Severity == ConstraintSeverity.Warning
                 ? OperationOutcome.IssueSeverity.Warning

@@ -128,7 +128,8 @@ internal sealed class ValidationSession
         var referringBase = ReferenceParts.BaseOf(from.FullUrl);
         foreach (var (fullUrl, node) in entries)
         {
-            if (node.Value is not Resource resource || resource.TypeName != relative.Type || resource.Id != relative.Id)
+            if (node.Value is not Resource resource || resource.TypeName != relative.Type || resource.Id != relative.Id
+                || (relative.Version is { } version && resource.Meta?.VersionId != version))
             {
                 continue;
             }

@@ -45,12 +45,12 @@ public sealed class Hl7TestCaseRunner
         var name = testCase.GetProperty("name").GetString()!;
         var module = testCase.GetProperty("module").GetString()!;
         var file = testCase.GetProperty("file").GetString()!;
-        // As the HL7 runner does, every definition a case names (its profile step's too) is loaded for every step.
+        // As the HL7 runner does: the supporting definitions (the profile step's too) are loaded for every step;
+        // the profile step's own profile only for that step.
         var definitions = Strings(testCase, "supporting").Concat(Strings(testCase, "profiles")).ToList();
         if (testCase.TryGetProperty("profile", out var profileDefinitions))
         {
             definitions.AddRange(Strings(profileDefinitions, "supporting"));
-            definitions.Add(profileDefinitions.GetProperty("source").GetString()!);
         }
 
         definitions = definitions.Distinct().ToList();
@@ -70,8 +70,8 @@ public sealed class Hl7TestCaseRunner
         if (testCase.TryGetProperty("profile", out var profileStep) && profileStep.TryGetProperty("java", out var profileJava))
         {
             var source = profileStep.GetProperty("source").GetString()!;
-            var url = ProfileUrl(baseResolver, source);
-            var resolver = baseResolver;
+            var resolver = Resolver(definitions.Append(source).Distinct().ToList());
+            var url = ProfileUrl(resolver, source);
             steps.Add(Validate("profile", file, resolver, settings, url is null ? [] : [url], profileJava.GetString()!));
         }
 
