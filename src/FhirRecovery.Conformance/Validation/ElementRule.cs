@@ -86,6 +86,11 @@ internal sealed class ElementRule
 
     public bool HasChildren => Children.Count > 0;
 
+    private bool? _requiresPresence;
+
+    /// <summary>Whether an absence is an error: min ≥ 1, or a slice with min ≥ 1 (computed once the tree is complete).</summary>
+    public bool RequiresPresence => _requiresPresence ??= Min > 0 || Slicing?.Slices.Any(s => s.Min > 0) == true;
+
     public override string ToString() => Id;
 }
 
@@ -123,8 +128,8 @@ internal sealed class ConstraintRule
 
     public CompiledExpression? Compiled { get; init; }
 
-    /// <summary>The same expression evaluated natively when it only tests for presence (see <see cref="ExistenceInvariant"/>).</summary>
-    public ExistenceInvariant? Existence { get; init; }
+    /// <summary>The same expression evaluated natively when it lies in the common fragment (see <see cref="FragmentInvariant"/>).</summary>
+    public FragmentInvariant? Fragment { get; init; }
 
     /// <summary>Why the expression could not be compiled, when it could not.</summary>
     public string? CompileError { get; init; }

@@ -149,11 +149,6 @@ internal sealed class InstanceWalker
             Report(node, IssueSeverity.Error, IssueType.Invalid, $"Duplicate id value '{elementId}': element ids must be unique within a resource");
         }
 
-        if (!isRoot && !HasValueOrChildren(value))
-        {
-            Report(node, IssueSeverity.Error, IssueType.Invariant, "ele-1: All FHIR elements must have a @value or children", IssueKind.Structure, "ele-1");
-        }
-
         if (value is PrimitiveType primitive)
         {
             CheckPrimitive(node, primitive, rule);
@@ -190,16 +185,18 @@ internal sealed class InstanceWalker
         var childSource = ChildRulesFor(node, rule, typeRule, out var typeStructure);
         if (typeStructure is not null)
         {
-            EvaluateConstraints(node, typeStructure.Root.Constraints, rule.Constraints);
+            EvaluateConstraints(node, _validator.TypeOnlyConstraints(rule, typeStructure), skipKeys: null);
             if (typeStructure.Root.Fixed is { } typeFixed && !value.IsExactly(typeFixed))
             {
                 Report(node, IssueSeverity.Error, IssueType.Value, $"Value must be exactly the fixed value {Describe(typeFixed)}");
             }
         }
 
-        if (childSource is not null)
+        // ele-1 (checked for every element, natively): a value, or children other than id.
+        var hasContent = childSource is not null ? ValidateChildren(node, childSource) : HasValueOrChildren(value);
+        if (!isRoot && !hasContent && value is not PrimitiveType { JsonValue: not null })
         {
-            ValidateChildren(node, childSource);
+            Report(node, IssueSeverity.Error, IssueType.Invariant, "ele-1: All FHIR elements must have a @value or children", IssueKind.Structure, "ele-1");
         }
 
         // The element's own children came from the snapshot, but its type names a profile: the value must conform
@@ -235,7 +232,7 @@ internal sealed class InstanceWalker
         {
             Report(node, IssueSeverity.Error, IssueType.Invalid, $"Coding.system must be an absolute reference, not a local reference ('{system}')");
         }
-        else if (_validator.Definitions.FindEntry(system) is { ResourceType: "ValueSet" } && !_validator.Definitions.EntriesOf("CodeSystem").Any(e => e.Url == system))
+        else if (_validator.IsValueSetNotCodeSystem(system))
         {
             Report(node, IssueSeverity.Error, IssueType.Invalid, $"The Coding references a value set, not a code system ('{system}')");
         }
@@ -453,10 +450,14 @@ internal sealed class InstanceWalker
         }
     }
 
-    private void ValidateChildren(InstanceNode parent, Dictionary<string, ElementRule> rules)
+    /// <summary>Validates the children of an element; returns whether it has any child other than id (for ele-1).</summary>
+    private bool ValidateChildren(InstanceNode parent, Dictionary<string, ElementRule> rules)
     {
         var value = parent.Value;
-        Dictionary<string, List<InstanceNode>>? present = null;
+        var hasContent = false;
+
+        // A handful of children per element: a list searched by rule beats a dictionary per element.
+        List<(ElementRule Rule, List<InstanceNode> Nodes)>? present = null;
         foreach (var (name, content) in value.EnumerateElements())
         {
             if (content is null)
@@ -464,10 +465,12 @@ internal sealed class InstanceWalker
                 continue;
             }
 
+            hasContent |= name != "id";
             rules.TryGetValue(name, out var rule);
-            var nodes = new List<InstanceNode>();
+            List<InstanceNode> nodes;
             if (content is IList list)
             {
+                nodes = new List<InstanceNode>(list.Count);
                 for (var i = 0; i < list.Count; i++)
                 {
                     if (list[i] is Base item)
@@ -478,7 +481,11 @@ internal sealed class InstanceWalker
             }
             else if (content is Base single)
             {
-                nodes.Add(MakeChild(parent, single, name, rule, -1));
+                nodes = [MakeChild(parent, single, name, rule, -1)];
+            }
+            else
+            {
+                continue;
             }
 
             if (rule is null)
@@ -492,21 +499,41 @@ internal sealed class InstanceWalker
                 continue;
             }
 
-            (present ??= new Dictionary<string, List<InstanceNode>>(StringComparer.Ordinal))[name] = nodes;
+            (present ??= []).Add((rule, nodes));
         }
 
         var isPrimitive = value is PrimitiveType;
         foreach (var rule in rules.Values)
         {
-            if (isPrimitive && rule.Name == "value")
+            List<InstanceNode>? nodes = null;
+            if (present is not null)
             {
-                // A primitive's value is not a child element: its presence is ele-1's business, its format CheckPrimitive's.
+                foreach (var (presentRule, presentNodes) in present)
+                {
+                    if (ReferenceEquals(presentRule, rule))
+                    {
+                        nodes = presentNodes;
+                        break;
+                    }
+                }
+            }
+
+            if (nodes is null)
+            {
+                // Absent: only a required element or a required slice has something to say. A primitive's value is
+                // not a child element (its presence is ele-1's business, its format CheckPrimitive's).
+                if (rule.RequiresPresence && !(isPrimitive && rule.Name == "value"))
+                {
+                    ValidateOccurrences(parent, rule, []);
+                }
+
                 continue;
             }
 
-            var nodes = present?.GetValueOrDefault(rule.Name) ?? [];
             ValidateOccurrences(parent, rule, nodes);
         }
+
+        return hasContent;
     }
 
     private InstanceNode MakeChild(InstanceNode parent, Base value, string elementName, ElementRule? rule, int index)
@@ -701,12 +728,20 @@ internal sealed class InstanceWalker
             // A slice is a further constraint on the sliced element: its values must meet the unsliced element's rules
             // too (snapshots copy the base type's children into slices, not the profile's changes to them).
             // Extensions are exempt: their slices and the unsliced element both lead to the extension's definition.
-            if (assigned[i] is not null && nodes[i].Value is not Extension)
+            if (assigned[i] is { } slice && nodes[i].Value is not Extension && AddsToSlices(rule, slice))
             {
                 ValidateTyped(nodes[i], rule);
             }
         }
     }
+
+    /// <summary>
+    /// Whether the unsliced element checks anything its slice does not already: own children, a fixed or pattern value,
+    /// a binding, or an invariant the slice lacks.
+    /// </summary>
+    private static bool AddsToSlices(ElementRule unsliced, ElementRule slice) =>
+        unsliced.HasChildren || unsliced.Fixed is not null || unsliced.Pattern is not null || unsliced.Binding is not null
+        || unsliced.Constraints.Any(c => !ContainsKey(slice.Constraints, c.Key));
 
     private void CheckRequiredSlices(InstanceNode parent, ElementRule rule, ElementRule?[] assigned)
     {
@@ -1081,7 +1116,7 @@ internal sealed class InstanceWalker
             }
 
             var emptyIs = !_validator.Settings.EmptyInvariantResultFails;
-            if (constraint.Existence?.Evaluate(node.Value, emptyIs) is { } decided)
+            if (constraint.Fragment?.Evaluate(node.Value, node.Scope.Resource, emptyIs) is { } decided)
             {
                 if (!decided)
                 {
@@ -1447,7 +1482,7 @@ internal sealed class InstanceWalker
             return;
         }
 
-        var profiles = targets.Select(t => (Url: t, Type: _validator.TypeOfProfile(t))).ToList();
+        var profiles = _validator.TargetTypes(typeRule);
         if (profiles.Any(p => p.Type is null or "Resource" or "DomainResource"))
         {
             return;

@@ -265,8 +265,27 @@ internal sealed class JsonShapeChecker
         _path.RemoveAt(_path.Count - 1);
     }
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(ClassMapping, string), (PropertyMapping?, ClassMapping?)> Resolved = new();
+
     /// <summary>The property mapping and the type of its value for a JSON name, choice names ("valueString") included.</summary>
-    private (PropertyMapping? Property, ClassMapping? Type) Resolve(ClassMapping mapping, string name)
+    private static (PropertyMapping? Property, ClassMapping? Type) Resolve(ClassMapping mapping, string name)
+    {
+        if (Resolved.TryGetValue((mapping, name), out var known))
+        {
+            return known;
+        }
+
+        // Only names FHIR knows are remembered: unknown ones come from input and must not grow the cache.
+        var resolved = ResolveNow(mapping, name);
+        if (resolved.Item1 is not null)
+        {
+            Resolved.TryAdd((mapping, name), resolved);
+        }
+
+        return resolved;
+    }
+
+    private static (PropertyMapping? Property, ClassMapping? Type) ResolveNow(ClassMapping mapping, string name)
     {
         var property = mapping.FindMappedElementByName(name);
         if (property is not null && string.Equals(property.Name, name, StringComparison.Ordinal))

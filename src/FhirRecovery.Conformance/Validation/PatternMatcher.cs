@@ -36,10 +36,19 @@ internal static class PatternMatcher
                 return false;
             }
 
-            var valueItems = Items(valueContent);
-            foreach (var patternItem in Items(patternContent))
+            if (patternContent is Base singlePattern)
             {
-                if (!valueItems.Any(v => Matches(v, patternItem)))
+                if (!AnyMatches(valueContent, singlePattern))
+                {
+                    return false;
+                }
+
+                continue;
+            }
+
+            foreach (var patternItem in (IEnumerable)patternContent)
+            {
+                if (patternItem is Base item && !AnyMatches(valueContent, item))
                 {
                     return false;
                 }
@@ -49,12 +58,24 @@ internal static class PatternMatcher
         return true;
     }
 
-    private static List<Base> Items(object content) => content switch
+    /// <summary>Whether the instance content (one value or a list) has a value matching the pattern item.</summary>
+    private static bool AnyMatches(object valueContent, Base patternItem)
     {
-        Base single => [single],
-        IEnumerable list => list.OfType<Base>().ToList(),
-        _ => [],
-    };
+        if (valueContent is Base single)
+        {
+            return Matches(single, patternItem);
+        }
+
+        foreach (var value in (IEnumerable)valueContent)
+        {
+            if (value is Base item && Matches(item, patternItem))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Values as read from JSON: numbers compare by value (1.0 = 1), everything else by its text.</summary>
     private static bool SameValue(object? left, object? right)

@@ -162,7 +162,8 @@ public sealed class ProfileValidator
         }
         catch (JsonException ex)
         {
-            var depth = ex.Message.Contains("depth", StringComparison.OrdinalIgnoreCase);
+            // System.Text.Json says "maximum configured depth" for nesting beyond MaxDepth; "depth to be zero" is truncation.
+            var depth = ex.Message.Contains("maximum configured depth", StringComparison.OrdinalIgnoreCase);
             issues.Add(new ValidationIssue(IssueSeverity.Fatal, depth ? IssueType.TooCostly : IssueType.Structure,
                 depth
                     ? $"The JSON is nested deeper than the {Settings.MaxJsonDepth} levels accepted (line {ex.LineNumber + 1})"
@@ -195,7 +196,7 @@ public sealed class ProfileValidator
         }
     }
 
-    private static Resource? ReadXml(ReadOnlyMemory<byte> content, List<ValidationIssue> issues)
+    private Resource? ReadXml(ReadOnlyMemory<byte> content, List<ValidationIssue> issues)
     {
         var settings = new XmlReaderSettings
         {
@@ -211,6 +212,17 @@ public sealed class ProfileValidator
             using var check = XmlReader.Create(new MemoryStream(content.ToArray()), settings);
             while (check.Read())
             {
+                // Firely's XML reader recurses per element: refuse deep nesting before it can exhaust the stack.
+                if (check.Depth > Settings.MaxJsonDepth)
+                {
+                    var position = (IXmlLineInfo)check;
+                    issues.Add(new ValidationIssue(IssueSeverity.Fatal, IssueType.TooCostly,
+                        $"The XML is nested deeper than the {Settings.MaxJsonDepth} levels accepted (line {position.LineNumber})", null, IssueKind.Structure)
+                    {
+                        Position = (position.LineNumber, position.LinePosition),
+                    });
+                    return null;
+                }
             }
         }
         catch (XmlException ex)
@@ -221,7 +233,8 @@ public sealed class ProfileValidator
                     : $"The content is not well-formed XML: {ex.Message}",
                 null, IssueKind.Structure)
             {
-                Position = (ex.LineNumber, ex.LinePosition),
+                // The DTD refusal comes before any position is known; report none rather than 0:0.
+                Position = ex.LineNumber > 0 ? (ex.LineNumber, ex.LinePosition) : null,
             });
             return null;
         }
@@ -323,6 +336,17 @@ public sealed class ProfileValidator
         });
 
     private readonly Lazy<ILookup<string, string>> _globalProfiles;
+    private readonly ConcurrentDictionary<string, bool> _valueSetNotCodeSystem = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<TypeRule, IReadOnlyList<(string Url, string? Type)>> _targetTypes = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>A Coding.system that is the canonical of a value set and of no code system (a common mistake).</summary>
+    internal bool IsValueSetNotCodeSystem(string system) =>
+        _valueSetNotCodeSystem.GetOrAdd(system, url =>
+            Definitions.FindEntry(url) is { ResourceType: "ValueSet" } && !Definitions.EntriesOf("CodeSystem").Any(e => e.Url == url));
+
+    /// <summary>The target profiles of a Reference type with the resource type each constrains, worked out once.</summary>
+    internal IReadOnlyList<(string Url, string? Type)> TargetTypes(TypeRule typeRule) =>
+        _targetTypes.GetOrAdd(typeRule, rule => rule.TargetProfiles.Select(t => (t, TypeOfProfile(t))).ToList());
 
     /// <summary>ImplementationGuide.global profiles of the loaded guides (the core has none).</summary>
     internal IEnumerable<string> GlobalProfilesFor(string resourceType) => _globalProfiles.Value[resourceType];
@@ -336,8 +360,16 @@ public sealed class ProfileValidator
             .Where(g => g.Type is not null && g.Profile is not null)
             .ToLookup(g => g.Type!.Value.GetLiteral(), g => g.Profile!);
 
+    private readonly ConcurrentDictionary<string, CompiledStructure?> _typeStructures = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(ElementRule, CompiledStructure), IReadOnlyList<ConstraintRule>> _typeOnlyConstraints = new();
+
     internal CompiledStructure? StructureForType(string typeName) =>
-        StructureFor(DefinitionResolver.CoreStructureDefinitionBase + typeName);
+        _typeStructures.GetOrAdd(typeName, name => StructureFor(DefinitionResolver.CoreStructureDefinitionBase + name));
+
+    /// <summary>The invariants of a type's root that the element's own definition does not already carry.</summary>
+    internal IReadOnlyList<ConstraintRule> TypeOnlyConstraints(ElementRule rule, CompiledStructure typeStructure) =>
+        _typeOnlyConstraints.GetOrAdd((rule, typeStructure), key =>
+            key.Item2.Root.Constraints.Where(c => key.Item1.Constraints.All(own => own.Key != c.Key)).ToList());
 
     /// <summary>The type a profile constrains (from the index, without parsing), or null when unknown.</summary>
     internal string? TypeOfProfile(string canonical)

@@ -10,6 +10,8 @@ namespace FhirRecovery.Conformance.Validation;
 /// </summary>
 internal sealed class SliceDiscriminators(ProfileValidator validator)
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Func<Base, Base, List<Base>?>?> NativePaths = new(StringComparer.Ordinal);
+
     public bool Matches(InstanceWalker walker, InstanceNode node, ElementRule slice, ElementDefinition.DiscriminatorType type, string path)
     {
         if (type == ElementDefinition.DiscriminatorType.Type && path.EndsWith("resolve()", StringComparison.Ordinal))
@@ -176,7 +178,7 @@ internal sealed class SliceDiscriminators(ProfileValidator validator)
     };
 
     /// <summary>The values the discriminator path selects from <paramref name="node"/>.</summary>
-    private static List<InstanceNode> SelectValues(InstanceNode node, string path)
+    private List<InstanceNode> SelectValues(InstanceNode node, string path)
     {
         if (path == "$this")
         {
@@ -194,6 +196,23 @@ internal sealed class SliceDiscriminators(ProfileValidator validator)
         }
 
         var expression = path.StartsWith("$this.", StringComparison.Ordinal) ? path[6..] : path;
+
+        // Most discriminator paths are member paths: select natively, without building Firely nodes.
+        if (NativePaths.GetOrAdd(expression, FragmentInvariant.TryCompilePath) is { } native
+            && native(node.Value, node.Scope.Resource) is { } selected)
+        {
+            var elementName = expression[(expression.LastIndexOf('.') + 1)..];
+            var nodes = new List<InstanceNode>(selected.Count);
+            for (var i = 0; i < selected.Count; i++)
+            {
+                nodes.Add(selected[i] is Resource resource
+                    ? node.NestedResource(resource, elementName, i, isContained: false)
+                    : node.Child(selected[i], elementName, elementName, i));
+            }
+
+            return nodes;
+        }
+
         var compiled = StructureCompiler.CompilePath(expression);
         if (compiled is null)
         {

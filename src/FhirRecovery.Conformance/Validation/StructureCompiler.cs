@@ -17,7 +17,7 @@ internal sealed class StructureCompiler
 
     private static readonly FhirPathCompiler Compiler = new(new SymbolTable().AddStandardFP().AddFhirExtensions());
     private static readonly ConcurrentDictionary<string, (CompiledExpression? Compiled, string? Error)> CompiledCache = new(StringComparer.Ordinal);
-    private static readonly ConcurrentDictionary<string, ExistenceInvariant?> ExistenceCache = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, FragmentInvariant?> FragmentCache = new(StringComparer.Ordinal);
 
     public static CompiledStructure Compile(StructureDefinition sd)
     {
@@ -287,7 +287,7 @@ internal sealed class StructureCompiler
 
         return new ConstraintRule
         {
-            Existence = native == NativeInvariant.None && compiled is not null ? ExistenceCache.GetOrAdd(expression!, ExistenceInvariant.TryCompile) : null,
+            Fragment = native == NativeInvariant.None && compiled is not null ? FragmentCache.GetOrAdd(expression!, FragmentInvariant.TryCompile) : null,
             Key = key,
             Severity = constraint.Severity == ConstraintSeverity.Warning
                 ? OperationOutcome.IssueSeverity.Warning

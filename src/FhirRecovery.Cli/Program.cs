@@ -1,0 +1,19 @@
+using System.Text;
+using FhirRecovery.Cli;
+
+// stdout is buffered (validating 20,000 resources writes 20,000 lines) and flushed however the command ends.
+var output = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
+try
+{
+    var console = new CliConsole(
+        output,
+        Console.Error,
+        OutIsTerminal: !Console.IsOutputRedirected,
+        ErrorIsTerminal: !Console.IsErrorRedirected,
+        WorkingDirectory: Environment.CurrentDirectory);
+    return CliApp.Run(args, console);
+}
+finally
+{
+    output.Flush();
+}

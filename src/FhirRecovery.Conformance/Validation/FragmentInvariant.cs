@@ -1,0 +1,462 @@
+using System.Collections;
+using System.Collections.Concurrent;
+using System.Text.RegularExpressions;
+using Hl7.Fhir.FhirPath;
+using Hl7.Fhir.Model;
+using Hl7.FhirPath;
+using Hl7.FhirPath.Expressions;
+using Expression = Hl7.FhirPath.Expressions.Expression;
+
+namespace FhirRecovery.Conformance.Validation;
+
+/// <summary>
+/// Evaluates the common fragment of invariant FHIRPath straight on the POCOs, from the tree Firely's parser builds:
+/// member paths, <c>where()</c>, <c>extension('url')</c>, <c>%resource</c>, <c>exists()</c>, <c>empty()</c>,
+/// <c>hasValue()</c>, <c>not()</c>, <c>and</c>/<c>or</c>/<c>implies</c> (three-valued), <c>=</c>/<c>!=</c>/<c>in</c>
+/// against literals and <c>matches()</c>. Profiles' invariants are mostly of this shape and Firely's general
+/// evaluator costs microseconds per call; anything outside the fragment, or a case it cannot decide at run time
+/// (a comparison over several values, a date), is left to Firely, so results are always Firely's.
+/// </summary>
+internal sealed class FragmentInvariant
+{
+    private static readonly FhirPathCompiler Parser = new(new SymbolTable().AddStandardFP().AddFhirExtensions());
+    private static readonly ConcurrentDictionary<string, Regex?> Patterns = new(StringComparer.Ordinal);
+
+    private static readonly HashSet<string> StringTyped = new(StringComparer.Ordinal)
+    {
+        "string", "code", "id", "markdown", "uri", "url", "canonical", "oid", "uuid",
+    };
+
+    private readonly Func<Context, Tri> _evaluate;
+
+    private FragmentInvariant(Func<Context, Tri> evaluate) => _evaluate = evaluate;
+
+    internal enum Tri : byte
+    {
+        False,
+        True,
+        Empty,
+        Undecided,
+    }
+
+    private readonly record struct Context(Base Focus, Base Resource);
+
+    /// <summary>Null when the expression is not in the fragment.</summary>
+    public static FragmentInvariant? TryCompile(string expression)
+    {
+        try
+        {
+            var evaluate = Boolean(Parser.Parse(expression));
+            return evaluate is null ? null : new FragmentInvariant(evaluate);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Expressions Firely cannot parse are reported when Firely compiles them.
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A path expression (a discriminator path such as "type.coding" or "extension('url').value") compiled to a native
+    /// selector; null when it is outside the fragment. At run time the selector returns null when it cannot decide.
+    /// </summary>
+    public static Func<Base, Base, List<Base>?>? TryCompilePath(string expression)
+    {
+        try
+        {
+            var select = Collection(Parser.Parse(expression));
+            return select is null ? null : (focus, resource) => select(new Context(focus, resource));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>True/false when decided (empty counts as <paramref name="emptyIs"/>), null when Firely must decide.</summary>
+    public bool? Evaluate(Base focus, Base resource, bool emptyIs) => _evaluate(new Context(focus, resource)) switch
+    {
+        Tri.True => true,
+        Tri.False => false,
+        Tri.Empty => emptyIs,
+        _ => null,
+    };
+
+    /// <summary>A boolean-valued expression, or null when it is outside the fragment.</summary>
+    private static Func<Context, Tri>? Boolean(Expression expression)
+    {
+        switch (expression)
+        {
+            case BracketExpression bracket:
+                return Boolean(bracket.Operand);
+
+            case BinaryExpression { Op: "and" or "or" or "implies" } binary:
+            {
+                var operands = binary.Arguments.ToList();
+                var left = Boolean(operands[0]);
+                var right = Boolean(operands[1]);
+                if (left is null || right is null)
+                {
+                    return null;
+                }
+
+                return binary.Op switch
+                {
+                    "and" => c => And(left(c), right(c)),
+                    "or" => c => Or(left(c), right(c)),
+                    _ => c => Implies(left(c), right(c)),
+                };
+            }
+
+            case BinaryExpression { Op: "=" or "!=" } comparison:
+            {
+                var operands = comparison.Arguments.ToList();
+                var negate = comparison.Op == "!=";
+                if (Collection(operands[0]) is not { } left)
+                {
+                    return null;
+                }
+
+                if (operands[1] is ConstantExpression { Value: string or bool } constant)
+                {
+                    var literal = constant.Value;
+                    return c => Single(left(c)) is var (state, item) && state != Tri.True
+                        ? state
+                        : Compare(item!, literal) is { } equal ? (equal != negate ? Tri.True : Tri.False) : Tri.Undecided;
+                }
+
+                if (Collection(operands[1]) is not { } right)
+                {
+                    return null;
+                }
+
+                // Two paths: like-typed single strings or booleans compare; empty on either side gives empty.
+                return c =>
+                {
+                    var (leftState, leftItem) = Single(left(c));
+                    var (rightState, rightItem) = Single(right(c));
+                    if (leftState == Tri.Undecided || rightState == Tri.Undecided)
+                    {
+                        return Tri.Undecided;
+                    }
+
+                    if (leftState == Tri.Empty || rightState == Tri.Empty)
+                    {
+                        return Tri.Empty;
+                    }
+
+                    var literal = (rightItem as PrimitiveType)?.JsonValue;
+                    if (literal is not (string or bool) || (literal is string && !StringTyped.Contains(rightItem!.TypeName)))
+                    {
+                        return Tri.Undecided;
+                    }
+
+                    return Compare(leftItem!, literal) is { } equal ? (equal != negate ? Tri.True : Tri.False) : Tri.Undecided;
+                };
+            }
+
+            case BinaryExpression { Op: "in" } membership:
+            {
+                var operands = membership.Arguments.ToList();
+                if (Collection(operands[0]) is not { } values || Literals(operands[1]) is not { } literals)
+                {
+                    return null;
+                }
+
+                return c =>
+                {
+                    // Firely answers false, not empty, for an empty left operand of "in".
+                    var (state, item) = Single(values(c));
+                    if (state != Tri.True)
+                    {
+                        return state == Tri.Empty ? Tri.False : state;
+                    }
+
+                    foreach (var literal in literals)
+                    {
+                        if (Compare(item!, literal) is not { } equal)
+                        {
+                            return Tri.Undecided;
+                        }
+
+                        if (equal)
+                        {
+                            return Tri.True;
+                        }
+                    }
+
+                    return Tri.False;
+                };
+            }
+
+            case FunctionCallExpression { FunctionName: "exists" or "empty" } call when call is not BinaryExpression && !call.Arguments.Any():
+            {
+                var values = Collection(call.Focus);
+                if (values is null)
+                {
+                    return null;
+                }
+
+                var exists = call.FunctionName == "exists";
+                return c => values(c) is { } items ? (items.Count > 0) == exists ? Tri.True : Tri.False : Tri.Undecided;
+            }
+
+            case FunctionCallExpression { FunctionName: "hasValue" } call when call is not BinaryExpression && !call.Arguments.Any():
+            {
+                var values = Collection(call.Focus);
+                return values is null
+                    ? null
+                    : c => values(c) is { } items
+                        ? items.Count == 1 && items[0] is PrimitiveType { JsonValue: not null } ? Tri.True : Tri.False
+                        : Tri.Undecided;
+            }
+
+            case FunctionCallExpression { FunctionName: "matches" } call when call is not BinaryExpression
+                                                                             && call.Arguments.SingleOrDefault() is ConstantExpression { Value: string pattern }:
+            {
+                var values = Collection(call.Focus);
+                var regex = Patterns.GetOrAdd(pattern, p =>
+                {
+                    try
+                    {
+                        return new Regex(p, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+                    }
+                    catch (ArgumentException)
+                    {
+                        return null;
+                    }
+                });
+                if (values is null || regex is null)
+                {
+                    return null;
+                }
+
+                return c =>
+                {
+                    var (state, item) = Single(values(c));
+                    if (state != Tri.True)
+                    {
+                        return state;
+                    }
+
+                    if (item is not PrimitiveType { JsonValue: string text } || !StringTyped.Contains(item.TypeName))
+                    {
+                        return Tri.Undecided;
+                    }
+
+                    try
+                    {
+                        return regex.IsMatch(text) ? Tri.True : Tri.False;
+                    }
+                    catch (RegexMatchTimeoutException)
+                    {
+                        return Tri.Undecided;
+                    }
+                };
+            }
+
+            case FunctionCallExpression { FunctionName: "not" } call when call is not BinaryExpression && !call.Arguments.Any():
+            {
+                var operand = Boolean(call.Focus);
+                return operand is null ? null : c => Not(operand(c));
+            }
+
+            default:
+            {
+                // A path used as a boolean: true/false when it holds a single boolean, empty when nothing.
+                var values = Collection(expression);
+                return values is null
+                    ? null
+                    : c => values(c) switch
+                    {
+                        null => Tri.Undecided,
+                        { Count: 0 } => Tri.Empty,
+                        [FhirBoolean { JsonValue: bool flag }] => flag ? Tri.True : Tri.False,
+                        _ => Tri.Undecided,
+                    };
+            }
+        }
+    }
+
+    /// <summary>A collection-valued expression (null result at run time: undecided), or null when outside the fragment.</summary>
+    private static Func<Context, List<Base>?>? Collection(Expression expression)
+    {
+        switch (expression)
+        {
+            case AxisExpression { AxisName: "that" or "this" }:
+                return c => [c.Focus];
+
+            case VariableRefExpression { Name: "resource" } when expression is not AxisExpression:
+                return c => [c.Resource];
+
+            case BracketExpression bracket:
+                return Collection(bracket.Operand);
+
+            case ChildExpression child:
+            {
+                var focus = Collection(child.Focus);
+                var name = child.ChildName;
+                return focus is null ? null : c => focus(c) is { } items ? Children(items, name) : null;
+            }
+
+
+            case FunctionCallExpression { FunctionName: "where" } call when call.Arguments.Count() == 1:
+            {
+                var focus = Collection(call.Focus);
+                var predicate = Boolean(call.Arguments.Single());
+                if (focus is null || predicate is null)
+                {
+                    return null;
+                }
+
+                return c =>
+                {
+                    if (focus(c) is not { } items)
+                    {
+                        return null;
+                    }
+
+                    var kept = new List<Base>(items.Count);
+                    foreach (var item in items)
+                    {
+                        switch (predicate(c with { Focus = item }))
+                        {
+                            case Tri.True:
+                                kept.Add(item);
+                                break;
+                            case Tri.Undecided:
+                                return null;
+                        }
+                    }
+
+                    return kept;
+                };
+            }
+
+            case FunctionCallExpression { FunctionName: "ofType" } call when call.Arguments.SingleOrDefault() is ConstantExpression { Value: string typeName }:
+            {
+                var focus = Collection(call.Focus);
+                return focus is null ? null : c => focus(c)?.Where(item => item.TypeName == typeName).ToList();
+            }
+
+            case FunctionCallExpression { FunctionName: "extension" } call when call.Arguments.SingleOrDefault() is ConstantExpression { Value: string url }:
+            {
+                var focus = Collection(call.Focus);
+                return focus is null
+                    ? null
+                    : c => focus(c) is { } items && Children(items, "extension") is { } extensions
+                        ? extensions.Where(e => e is Extension { Url: var u } && u == url).ToList()
+                        : null;
+            }
+
+            default:
+                return null;
+        }
+    }
+
+    private static List<string>? Literals(Expression expression) => expression switch
+    {
+        ConstantExpression { Value: string text } => [text],
+        BracketExpression bracket => Literals(bracket.Operand),
+        BinaryExpression { Op: "|" } union when union.Arguments.Select(Literals).ToList() is var parts && parts.All(p => p is not null) =>
+            parts.SelectMany(p => p!).ToList(),
+        _ => null,
+    };
+
+    /// <summary>Children by name; null (undecided) below a primitive, whose children Firely models differently (value).</summary>
+    private static List<Base>? Children(List<Base> items, string name)
+    {
+        var next = new List<Base>();
+        foreach (var item in items)
+        {
+            if (item is PrimitiveType)
+            {
+                return null;
+            }
+
+            if (!item.TryGetValue(name, out var value) || value is null)
+            {
+                continue;
+            }
+
+            if (value is IList list)
+            {
+                foreach (var element in list)
+                {
+                    if (element is Base b)
+                    {
+                        next.Add(b);
+                    }
+                }
+            }
+            else if (value is Base single)
+            {
+                next.Add(single);
+            }
+        }
+
+        return next;
+    }
+
+    /// <summary>FHIRPath operators on a single value: Empty for none, Undecided for several or undecided input.</summary>
+    private static (Tri State, Base? Item) Single(List<Base>? items) => items switch
+    {
+        null => (Tri.Undecided, null),
+        { Count: 0 } => (Tri.Empty, null),
+        { Count: 1 } => items[0] is PrimitiveType { JsonValue: null } ? (Tri.Empty, null) : (Tri.True, items[0]),
+        _ => (Tri.Undecided, null),
+    };
+
+    /// <summary>Like with like only (string-typed with string, boolean with boolean); null: Firely's to decide.</summary>
+    private static bool? Compare(Base item, object literal) => (item, literal) switch
+    {
+        (FhirBoolean { JsonValue: bool actual }, bool expected) => actual == expected,
+        (PrimitiveType { JsonValue: string actual }, string expected) when StringTyped.Contains(item.TypeName) => actual == expected,
+        _ => null,
+    };
+
+    private static Tri Not(Tri value) => value switch
+    {
+        Tri.True => Tri.False,
+        Tri.False => Tri.True,
+        _ => value,
+    };
+
+    private static Tri And(Tri left, Tri right)
+    {
+        if (left == Tri.False || right == Tri.False)
+        {
+            return Tri.False;
+        }
+
+        if (left == Tri.Undecided || right == Tri.Undecided)
+        {
+            return Tri.Undecided;
+        }
+
+        return left == Tri.True && right == Tri.True ? Tri.True : Tri.Empty;
+    }
+
+    private static Tri Or(Tri left, Tri right)
+    {
+        if (left == Tri.True || right == Tri.True)
+        {
+            return Tri.True;
+        }
+
+        if (left == Tri.Undecided || right == Tri.Undecided)
+        {
+            return Tri.Undecided;
+        }
+
+        return left == Tri.False && right == Tri.False ? Tri.False : Tri.Empty;
+    }
+
+    private static Tri Implies(Tri left, Tri right) => left switch
+    {
+        Tri.False => Tri.True,
+        Tri.True => right,
+        Tri.Empty => right == Tri.True ? Tri.True : right == Tri.Undecided ? Tri.Undecided : Tri.Empty,
+        _ => right == Tri.True ? Tri.True : Tri.Undecided,
+    };
+}
