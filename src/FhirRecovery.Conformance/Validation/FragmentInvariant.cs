@@ -6,6 +6,7 @@ using Hl7.Fhir.Model;
 using Hl7.FhirPath;
 using Hl7.FhirPath.Expressions;
 using Expression = Hl7.FhirPath.Expressions.Expression;
+using P = Hl7.Fhir.ElementModel.Types;
 
 namespace FhirRecovery.Conformance.Validation;
 
@@ -155,6 +156,81 @@ internal sealed class FragmentInvariant
                 };
             }
 
+            case BinaryExpression { Op: "<" or "<=" or ">" or ">=" } ordering:
+            {
+                var operands = ordering.Arguments.ToList();
+                var left = Operand(operands[0]);
+                var right = Operand(operands[1]);
+                if (left is null || right is null)
+                {
+                    return null;
+                }
+
+                var op = ordering.Op;
+                return c =>
+                {
+                    var (leftState, leftValue) = left(c);
+                    var (rightState, rightValue) = right(c);
+                    if (leftState == Tri.Undecided || rightState == Tri.Undecided)
+                    {
+                        return Tri.Undecided;
+                    }
+
+                    if (leftState == Tri.Empty || rightState == Tri.Empty)
+                    {
+                        return Tri.Empty;
+                    }
+
+                    return CompareOrdered(leftValue!, rightValue!) switch
+                    {
+                        (false, _) => Tri.Undecided,
+                        (true, null) => Tri.Empty,
+                        (true, { } order) => op switch
+                        {
+                            "<" => order < 0,
+                            "<=" => order <= 0,
+                            ">" => order > 0,
+                            _ => order >= 0,
+                        } ? Tri.True : Tri.False,
+                    };
+                };
+            }
+
+            case FunctionCallExpression { FunctionName: "all" } call when call is not BinaryExpression && call.Arguments.Count() == 1:
+            {
+                var focus = Collection(call.Focus);
+                var predicate = Boolean(call.Arguments.Single());
+                if (focus is null || predicate is null)
+                {
+                    return null;
+                }
+
+                return c =>
+                {
+                    if (focus(c) is not { } items)
+                    {
+                        return Tri.Undecided;
+                    }
+
+                    var result = Tri.True;
+                    foreach (var item in items)
+                    {
+                        switch (predicate(c with { Focus = item }))
+                        {
+                            case Tri.False:
+                                return Tri.False;
+                            case Tri.True:
+                                break;
+                            default:
+                                result = Tri.Undecided;
+                                break;
+                        }
+                    }
+
+                    return result;
+                };
+            }
+
             case BinaryExpression { Op: "in" } membership:
             {
                 var operands = membership.Arguments.ToList();
@@ -255,6 +331,39 @@ internal sealed class FragmentInvariant
                 };
             }
 
+            case FunctionCallExpression { FunctionName: "contains" or "startsWith" or "endsWith" } call when call is not BinaryExpression
+                                                                                                        && call.Arguments.SingleOrDefault() is ConstantExpression { Value: string argument }:
+            {
+                var values = Collection(call.Focus);
+                if (values is null)
+                {
+                    return null;
+                }
+
+                var function = call.FunctionName;
+                return c =>
+                {
+                    var (state, item) = Single(values(c));
+                    if (state != Tri.True)
+                    {
+                        return state;
+                    }
+
+                    if (item is not PrimitiveType { JsonValue: string text } || !StringTyped.Contains(item.TypeName))
+                    {
+                        return Tri.Undecided;
+                    }
+
+                    var found = function switch
+                    {
+                        "contains" => text.Contains(argument, StringComparison.Ordinal),
+                        "startsWith" => text.StartsWith(argument, StringComparison.Ordinal),
+                        _ => text.EndsWith(argument, StringComparison.Ordinal),
+                    };
+                    return found ? Tri.True : Tri.False;
+                };
+            }
+
             case FunctionCallExpression { FunctionName: "not" } call when call is not BinaryExpression && !call.Arguments.Any():
             {
                 var operand = Boolean(call.Focus);
@@ -351,6 +460,104 @@ internal sealed class FragmentInvariant
 
             default:
                 return null;
+        }
+    }
+
+    /// <summary>
+    /// An operand of an ordering comparison: a single date/dateTime/instant/integer/decimal value from a path, or a
+    /// literal, as Firely's own comparable types (so precision rules are Firely's).
+    /// </summary>
+    private static Func<Context, (Tri State, P.Any? Value)>? Operand(Expression expression)
+    {
+        switch (expression)
+        {
+            case ConstantExpression { Value: int or long or decimal or P.Date or P.DateTime } constant:
+            {
+                var value = ConstantValue(constant.Value!);
+                return _ => (Tri.True, value);
+            }
+
+            case UnaryExpression { Op: "-" } negative when negative.Arguments.SingleOrDefault() is ConstantExpression { Value: int or long or decimal } constant:
+            {
+                var value = ConstantValue(constant.Value! switch
+                {
+                    int i => -i,
+                    long l => -l,
+                    decimal d => -d,
+                    var other => other,
+                });
+                return _ => (Tri.True, value);
+            }
+        }
+
+        var values = Collection(expression);
+        if (values is null)
+        {
+            return null;
+        }
+
+        return c =>
+        {
+            var (state, item) = Single(values(c));
+            if (state != Tri.True)
+            {
+                return (state, null);
+            }
+
+            var value = item switch
+            {
+                Date { JsonValue: string text } => P.Date.TryParse(text, out var date) ? date : null,
+                FhirDateTime { JsonValue: string text } => P.DateTime.TryParse(text, out var dateTime) ? dateTime : null,
+                Instant { JsonValue: string text } => P.DateTime.TryParse(text, out var instant) ? instant : null,
+                Integer { JsonValue: int number } => new P.Integer(number),
+                PositiveInt { JsonValue: int number } => new P.Integer(number),
+                UnsignedInt { JsonValue: int number } => new P.Integer(number),
+                FhirDecimal { JsonValue: decimal number } => new P.Decimal(number),
+                _ => (P.Any?)null,
+            };
+            return value is null ? (Tri.Undecided, null) : (Tri.True, value);
+        };
+    }
+
+    private static P.Any ConstantValue(object value) => value switch
+    {
+        int i => new P.Integer(i),
+        long l => new P.Long(l),
+        decimal d => new P.Decimal(d),
+        P.Any any => any,
+        _ => throw new ArgumentException($"Not a comparable constant: {value}"),
+    };
+
+    /// <summary>
+    /// Orders two values as FHIRPath does: a date against a dateTime as dateTimes, an integer against a decimal as
+    /// decimals. (false, _) when the types cannot be ordered; (true, null) when the precisions leave it open.
+    /// </summary>
+    private static (bool Comparable, int? Order) CompareOrdered(P.Any left, P.Any right)
+    {
+        (left, right) = (left, right) switch
+        {
+            (P.Date date, P.DateTime) => (P.DateTime.Parse(date.ToString()), right),
+            (P.DateTime, P.Date date) => (left, P.DateTime.Parse(date.ToString())),
+            (P.Integer integer, P.Decimal) => (new P.Decimal(integer.Value), right),
+            (P.Decimal, P.Integer integer) => (left, new P.Decimal(integer.Value)),
+            _ => (left, right),
+        };
+
+        if (left.GetType() != right.GetType())
+        {
+            return (false, null);
+        }
+
+        switch (left)
+        {
+            case P.DateTime dateTime:
+                return dateTime.TryCompareTo(right, out var dateTimeOrder) ? (true, dateTimeOrder) : (false, null);
+            case P.Date date:
+                return date.TryCompareTo(right, out var dateOrder) ? (true, dateOrder) : (false, null);
+            case P.Integer or P.Long or P.Decimal:
+                return (true, ((IComparable)left).CompareTo(right));
+            default:
+                return (false, null);
         }
     }
 

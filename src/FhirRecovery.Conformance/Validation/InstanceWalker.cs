@@ -181,6 +181,22 @@ internal sealed class InstanceWalker
 
         EvaluateConstraints(node, rule.Constraints, skipKeys: null);
 
+        // A primitive with neither extensions nor id (most elements) has no children to walk: only its type's invariants.
+        if (value is PrimitiveType { HasElements: false } bare)
+        {
+            if (_validator.StructureForType(value.TypeName) is { } primitiveType)
+            {
+                EvaluateConstraints(node, _validator.TypeOnlyConstraints(rule, primitiveType), skipKeys: null);
+            }
+
+            if (bare.JsonValue is null && !isRoot)
+            {
+                Report(node, IssueSeverity.Error, IssueType.Invariant, "ele-1: All FHIR elements must have a @value or children", IssueKind.Structure, "ele-1");
+            }
+
+            return;
+        }
+
         // Children: those the snapshot lists here, else those of the type (or the type's profile) definition.
         var childSource = ChildRulesFor(node, rule, typeRule, out var typeStructure);
         if (typeStructure is not null)
@@ -266,12 +282,14 @@ internal sealed class InstanceWalker
         typeStructure = null;
         if (rule.ContentReference is { } reference && rule.Structure is { } owner)
         {
-            var target = owner.ById.GetValueOrDefault(reference.TrimStart('#'))
-                         ?? owner.ById.Values.FirstOrDefault(r => r.Path == reference.TrimStart('#') && r.SliceName is null);
-            if (target is not null)
+            if (ContentReferenceTarget(owner, reference) is { } target)
             {
                 return target.Children;
             }
+
+            Report(node, IssueSeverity.Warning, IssueType.NotSupported,
+                $"The content reference '{reference}' of {rule.Path} could not be resolved, so the content of this element was not checked");
+            return null;
         }
 
         if (rule.HasChildren && (rule.IsChoice || rule.Types.Count > 1) && node.Value is not PrimitiveType)
@@ -298,7 +316,32 @@ internal sealed class InstanceWalker
         }
 
         typeStructure = TypeStructureFor(node, typeRule);
+        if (typeStructure is null && node.Value is not PrimitiveType && node.Value.TypeName.Contains('.'))
+        {
+            // A backbone element whose rules could not be found: say so rather than pass its content unchecked.
+            Report(node, IssueSeverity.Warning, IssueType.NotSupported, $"No definition of the content of {rule.Path} was found, so it was not checked");
+        }
+
         return typeStructure?.Root.Children;
+    }
+
+    /// <summary>
+    /// The element a contentReference names: "#Questionnaire.item" in the same structure, or "url#Questionnaire.item"
+    /// (profiles' snapshots write the base's canonical) — the path is then looked up in this structure first, where
+    /// the profile's own constraints are, and in the named structure otherwise.
+    /// </summary>
+    private ElementRule? ContentReferenceTarget(CompiledStructure owner, string reference)
+    {
+        var hash = reference.IndexOf('#');
+        var path = hash >= 0 ? reference[(hash + 1)..] : reference;
+        var inOwner = owner.ById.GetValueOrDefault(path) ?? owner.ById.Values.FirstOrDefault(r => r.Path == path && r.SliceName is null);
+        if (inOwner is not null || hash <= 0)
+        {
+            return inOwner;
+        }
+
+        var other = _validator.StructureFor(reference[..hash]);
+        return other?.ById.GetValueOrDefault(path);
     }
 
     /// <summary>
