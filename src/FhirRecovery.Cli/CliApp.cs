@@ -62,7 +62,7 @@ public static class CliApp
         var root = new Command(
             CommandName,
             "fhir-recovery: validate FHIR R4 resources against the FhirRecovery implementation guide (and any FHIR package), "
-            + "and pack or document the guide.\n\n"
+            + "pack or document the guide, generate sample data and load it into a FHIR server.\n\n"
             + "Exit codes: 0 no error, 1 an error or fatal issue in the content, 2 a usage or I/O problem.");
 
         // The default version action reads the entry assembly, which is the test host when run in-process.

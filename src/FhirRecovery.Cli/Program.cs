@@ -1,6 +1,9 @@
 using System.Text;
 using FhirRecovery.Cli;
 
+// Before anything builds a Regex: profiles and invariants bring patterns from outside.
+FhirRecovery.Conformance.RegexTimeout.Apply();
+
 // stdout is buffered (validating 20,000 resources writes 20,000 lines) and flushed however the command ends.
 var output = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
 try

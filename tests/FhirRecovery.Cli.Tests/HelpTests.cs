@@ -44,6 +44,8 @@ public class HelpTests
         Assert.Contains("validate", verbs);
         Assert.Contains("ig pack", verbs);
         Assert.Contains("ig docs", verbs);
+        Assert.Contains("samples generate", verbs);
+        Assert.Contains("load", verbs);
     }
 
     [Fact]

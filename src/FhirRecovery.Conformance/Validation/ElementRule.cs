@@ -158,4 +158,7 @@ internal enum NativeInvariant
 
     /// <summary>ref-1: a local reference ("#id") points at a contained resource of the root resource ("#": the container).</summary>
     LocalReferenceResolves,
+
+    /// <summary>dom-6: a resource should have a narrative — not asked of contained resources, which have none in R4.</summary>
+    NarrativePresent,
 }

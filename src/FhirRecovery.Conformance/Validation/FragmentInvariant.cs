@@ -320,14 +320,8 @@ internal sealed class FragmentInvariant
                         return Tri.Undecided;
                     }
 
-                    try
-                    {
-                        return regex.IsMatch(text) ? Tri.True : Tri.False;
-                    }
-                    catch (RegexMatchTimeoutException)
-                    {
-                        return Tri.Undecided;
-                    }
+                    // A timeout propagates: handing the same pattern to Firely would only run it again, unbounded.
+                    return regex.IsMatch(text) ? Tri.True : Tri.False;
                 };
             }
 
@@ -504,20 +498,23 @@ internal sealed class FragmentInvariant
                 return (state, null);
             }
 
-            var value = item switch
-            {
-                Date { JsonValue: string text } => P.Date.TryParse(text, out var date) ? date : null,
-                FhirDateTime { JsonValue: string text } => P.DateTime.TryParse(text, out var dateTime) ? dateTime : null,
-                Instant { JsonValue: string text } => P.DateTime.TryParse(text, out var instant) ? instant : null,
-                Integer { JsonValue: int number } => new P.Integer(number),
-                PositiveInt { JsonValue: int number } => new P.Integer(number),
-                UnsignedInt { JsonValue: int number } => new P.Integer(number),
-                FhirDecimal { JsonValue: decimal number } => new P.Decimal(number),
-                _ => (P.Any?)null,
-            };
+            var value = ComparableValue(item!);
             return value is null ? (Tri.Undecided, null) : (Tri.True, value);
         };
     }
+
+    /// <summary>A FHIR primitive as Firely's comparable FHIRPath value (date, dateTime, instant, integer, decimal), else null.</summary>
+    internal static P.Any? ComparableValue(Base item) => item switch
+    {
+        Date { JsonValue: string text } => P.Date.TryParse(text, out var date) ? date : null,
+        FhirDateTime { JsonValue: string text } => P.DateTime.TryParse(text, out var dateTime) ? dateTime : null,
+        Instant { JsonValue: string text } => P.DateTime.TryParse(text, out var instant) ? instant : null,
+        Integer { JsonValue: int number } => new P.Integer(number),
+        PositiveInt { JsonValue: int number } => new P.Integer(number),
+        UnsignedInt { JsonValue: int number } => new P.Integer(number),
+        FhirDecimal { JsonValue: decimal number } => new P.Decimal(number),
+        _ => null,
+    };
 
     private static P.Any ConstantValue(object value) => value switch
     {
@@ -532,7 +529,7 @@ internal sealed class FragmentInvariant
     /// Orders two values as FHIRPath does: a date against a dateTime as dateTimes, an integer against a decimal as
     /// decimals. (false, _) when the types cannot be ordered; (true, null) when the precisions leave it open.
     /// </summary>
-    private static (bool Comparable, int? Order) CompareOrdered(P.Any left, P.Any right)
+    internal static (bool Comparable, int? Order) CompareOrdered(P.Any left, P.Any right)
     {
         (left, right) = (left, right) switch
         {

@@ -182,7 +182,7 @@ internal sealed class InstanceWalker
         EvaluateConstraints(node, rule.Constraints, skipKeys: null);
 
         // A primitive with neither extensions nor id (most elements) has no children to walk: only its type's invariants.
-        if (value is PrimitiveType { HasElements: false } bare)
+        if (value is PrimitiveType { HasElements: false, HasOverflow: false } bare)
         {
             if (_validator.StructureForType(value.TypeName) is { } primitiveType)
             {
@@ -669,9 +669,10 @@ internal sealed class InstanceWalker
         var typeRule = MatchType(rule, node.Value);
         if (typeRule is null)
         {
+            // Valid FHIR that a profile narrowed away is a profile finding (422); a type FHIR itself forbids is structural (400).
             Report(node, IssueSeverity.Error, IssueType.Structure,
                 $"Type '{DescribeType(node.Value)}' is not allowed for {rule.Path} (allowed: {string.Join(", ", rule.Types.Select(t => t.Code).Distinct())})",
-                IssueKind.Structure);
+                BaseModelAllows(node) ? IssueKind.Profile : IssueKind.Structure);
             return;
         }
 
@@ -684,6 +685,18 @@ internal sealed class InstanceWalker
             // A lenient parse keeps invalid values; Firely's typed accessors throw on them. Report and carry on.
             Report(node, IssueSeverity.Error, IssueType.Value, $"The value could not be interpreted: {ex.Message}", IssueKind.Structure);
         }
+    }
+
+    /// <summary>Whether the FHIR model itself allows the value's type for this element (so only a profile excluded it).</summary>
+    private static bool BaseModelAllows(InstanceNode node)
+    {
+        if (node.Parent?.Value is not { } parent || node.Value is DynamicDataType or DynamicPrimitive)
+        {
+            return false;
+        }
+
+        var property = ModelInfo.ModelInspector.FindClassMapping(parent.GetType())?.FindMappedElementByName(node.ElementName);
+        return property is not null && (property.FhirType.Any(t => t.IsInstanceOfType(node.Value)) || property.Choice == Hl7.Fhir.Introspection.ChoiceType.ResourceChoice);
     }
 
     private static string DescribeType(Base value) => value switch
@@ -1028,10 +1041,11 @@ internal sealed class InstanceWalker
                 return left.Value.CompareTo(right.Value);
             }
 
-            // Dates and times of the same precision compare as text (ISO 8601).
-            if (value.JsonValue is string l && boundPrimitive.JsonValue is string r && l.Length == r.Length)
+            // Dates and times compare as FHIRPath does (Firely's types): across precisions where the shared part decides.
+            if (FragmentInvariant.ComparableValue(value) is { } left2 && FragmentInvariant.ComparableValue(boundPrimitive) is { } right2
+                && FragmentInvariant.CompareOrdered(left2, right2) is (true, { } order))
             {
-                return string.CompareOrdinal(l, r);
+                return order;
             }
         }
 
@@ -1124,6 +1138,13 @@ internal sealed class InstanceWalker
                 case NativeInvariant.NarrativeHtml:
                     // Checked for every element and every div by the walk itself.
                     continue;
+                case NativeInvariant.NarrativePresent:
+                    if (node.Scope.ContainerOfContained is null && node.Value is DomainResource { Text: var narrative } && string.IsNullOrEmpty(narrative?.Div))
+                    {
+                        ReportConstraint(node, constraint);
+                    }
+
+                    continue;
                 case NativeInvariant.LocalReferenceResolves:
                     if (node.Value is ResourceReference { Reference: { } local } && local.StartsWith('#') && !LocalReferenceResolves(node, local))
                     {
@@ -1159,19 +1180,19 @@ internal sealed class InstanceWalker
             }
 
             var emptyIs = !_validator.Settings.EmptyInvariantResultFails;
-            if (constraint.Fragment?.Evaluate(node.Value, node.Scope.Resource, emptyIs) is { } decided)
-            {
-                if (!decided)
-                {
-                    ReportConstraint(node, constraint);
-                }
-
-                continue;
-            }
-
             bool satisfied;
             try
             {
+                if (constraint.Fragment?.Evaluate(node.Value, node.Scope.Resource, emptyIs) is { } decided)
+                {
+                    if (!decided)
+                    {
+                        ReportConstraint(node, constraint);
+                    }
+
+                    continue;
+                }
+
                 satisfied = _validator.Settings.EmptyInvariantResultFails
                     ? constraint.Compiled.IsTrue(node.Poco, node.Scope.EvaluationContext)
                     : constraint.Compiled.Predicate(node.Poco, node.Scope.EvaluationContext);

@@ -109,6 +109,8 @@ internal sealed class JsonShapeChecker
     {
         var depth = reader.CurrentDepth;
         HashSet<string>? seen = null;
+        Dictionary<string, string>? choicesSeen = null;
+        Dictionary<string, PrimitiveArray>? primitiveArrays = null;
         var empty = true;
         while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
         {
@@ -142,9 +144,26 @@ internal sealed class JsonShapeChecker
             var (property, type) = Resolve(mapping, elementName);
             if (property is null || type is null)
             {
-                // Unknown to FHIR: the profile walk reports it with the rest of the element rules.
+                if (WrongCase(mapping, elementName) is { } correct)
+                {
+                    // The lenient parser would accept it under the right name, so the walk would never see it.
+                    Report(ref reader, $"Unknown element '{name}': element names are case-sensitive (did you mean '{(isExtensionPart ? "_" : "")}{correct}'?)", name);
+                }
+
+                // Otherwise unknown to FHIR: the profile walk reports it with the rest of the element rules.
                 reader.Skip();
                 continue;
+            }
+
+            if (property.Choice == ChoiceType.DatatypeChoice && !isExtensionPart)
+            {
+                choicesSeen ??= new Dictionary<string, string>(StringComparer.Ordinal);
+                if (choicesSeen.TryGetValue(property.Name, out var first) && first != name)
+                {
+                    Report(ref reader, $"'{name}' and '{first}' are both present: {property.Name}[x] takes one type only", name);
+                }
+
+                choicesSeen.TryAdd(property.Name, name);
             }
 
             if (isExtensionPart)
@@ -156,20 +175,93 @@ internal sealed class JsonShapeChecker
                     continue;
                 }
 
-                CheckValues(ref reader, name, property.IsCollection, type, primitiveExtensionPart: true);
+                var extensionPart = CheckValues(ref reader, name, property.IsCollection, type, primitiveExtensionPart: true);
+                Remember(ref primitiveArrays, elementName, extensionPart, isExtensionPart: true);
                 continue;
             }
 
-            CheckValues(ref reader, name, property.IsCollection, type, primitiveExtensionPart: false);
+            var valuePart = CheckValues(ref reader, name, property.IsCollection, type, primitiveExtensionPart: false);
+            if (type.IsFhirPrimitive)
+            {
+                Remember(ref primitiveArrays, elementName, valuePart, isExtensionPart: false);
+            }
         }
 
         if (empty && !isResource)
         {
             Report(ref reader, "A JSON object must not be empty: leave the element out instead");
         }
+
+        if (primitiveArrays is not null)
+        {
+            CheckPrimitiveArrays(primitiveArrays);
+        }
     }
 
-    private void CheckValues(ref Utf8JsonReader reader, string name, bool repeats, ClassMapping type, bool primitiveExtensionPart)
+    /// <summary>Nulls seen in an array of primitives or of their _element parts, to pair them up at the end of the object.</summary>
+    private sealed class PrimitiveArray
+    {
+        public (int Length, List<int> Nulls)? Values { get; set; }
+
+        public (int Length, List<int> Nulls)? Extensions { get; set; }
+    }
+
+    private static void Remember(ref Dictionary<string, PrimitiveArray>? arrays, string elementName, (int Length, List<int> Nulls)? part, bool isExtensionPart)
+    {
+        if (part is null)
+        {
+            return;
+        }
+
+        arrays ??= new Dictionary<string, PrimitiveArray>(StringComparer.Ordinal);
+        if (!arrays.TryGetValue(elementName, out var entry))
+        {
+            arrays[elementName] = entry = new PrimitiveArray();
+        }
+
+        if (isExtensionPart)
+        {
+            entry.Extensions = part;
+        }
+        else
+        {
+            entry.Values = part;
+        }
+    }
+
+    /// <summary>
+    /// In "given": ["a", null] / "_given": [null, {...}] a null only holds a place: the other array must have something
+    /// at that position, and both arrays must be equally long.
+    /// </summary>
+    private void CheckPrimitiveArrays(Dictionary<string, PrimitiveArray> arrays)
+    {
+        foreach (var (name, entry) in arrays)
+        {
+            if (entry.Values is { } values && entry.Extensions is { } extensions && values.Length != extensions.Length)
+            {
+                ReportAt($"'{name}' has {values.Length} values but '_{name}' has {extensions.Length}: the two arrays must line up", name, -1);
+            }
+
+            foreach (var index in entry.Values?.Nulls ?? [])
+            {
+                if (entry.Extensions is not { } other || other.Nulls.Contains(index) || index >= other.Length)
+                {
+                    ReportAt($"'{name}[{index}]' is null and '_{name}' has nothing at that position: a null only holds a place", name, index);
+                }
+            }
+
+            foreach (var index in entry.Extensions?.Nulls ?? [])
+            {
+                if (entry.Values is not { } other || other.Nulls.Contains(index) || index >= other.Length)
+                {
+                    ReportAt($"'_{name}[{index}]' is null and '{name}' has nothing at that position: a null only holds a place", name, index);
+                }
+            }
+        }
+    }
+
+    /// <summary>Checks an element's value(s); for an array of primitives, returns its length and the positions of nulls.</summary>
+    private (int Length, List<int> Nulls)? CheckValues(ref Utf8JsonReader reader, string name, bool repeats, ClassMapping type, bool primitiveExtensionPart)
     {
         if (repeats)
         {
@@ -177,15 +269,25 @@ internal sealed class JsonShapeChecker
             {
                 Report(ref reader, $"'{name}' repeats, so its value must be a JSON array", name);
                 CheckValue(ref reader, name, -1, type, primitiveExtensionPart, allowNull: false);
-                return;
+                return null;
             }
 
             var index = 0;
+            var nulls = new List<int>(0);
             var arrayDepth = reader.CurrentDepth;
             while (reader.Read() && !(reader.TokenType == JsonTokenType.EndArray && reader.CurrentDepth == arrayDepth))
             {
-                // In arrays of primitives, null keeps the positions of values and their _element extensions aligned.
-                CheckValue(ref reader, name, index, type, primitiveExtensionPart, allowNull: type.IsFhirPrimitive);
+                // In arrays of primitives, null keeps the positions of values and their _element extensions aligned
+                // (checked against the other array at the end of the object).
+                if (reader.TokenType == JsonTokenType.Null && type.IsFhirPrimitive)
+                {
+                    nulls.Add(index);
+                }
+                else
+                {
+                    CheckValue(ref reader, name, index, type, primitiveExtensionPart, allowNull: false);
+                }
+
                 index++;
             }
 
@@ -194,17 +296,18 @@ internal sealed class JsonShapeChecker
                 Report(ref reader, $"The array '{name}' must not be empty: leave the element out instead", name);
             }
 
-            return;
+            return type.IsFhirPrimitive ? (index, nulls) : null;
         }
 
         if (reader.TokenType == JsonTokenType.StartArray)
         {
             Report(ref reader, $"'{name}' does not repeat, so its value must not be a JSON array", name);
             reader.Skip();
-            return;
+            return null;
         }
 
         CheckValue(ref reader, name, -1, type, primitiveExtensionPart, allowNull: false);
+        return null;
     }
 
     private void CheckValue(ref Utf8JsonReader reader, string name, int index, ClassMapping type, bool primitiveExtensionPart, bool allowNull)
@@ -235,6 +338,12 @@ internal sealed class JsonShapeChecker
                 Report(ref reader, $"The {type.Name} value of '{name}' must be a JSON {expected.ToString().ToLowerInvariant()}, not a JSON {found}", name, index);
                 reader.Skip();
                 return;
+            }
+
+            if (actual == JsonPrimitiveKind.Number && type.Name is "integer" or "positiveInt" or "unsignedInt"
+                && (reader.ValueSpan.IndexOfAny((byte)'.', (byte)'e', (byte)'E') >= 0))
+            {
+                Report(ref reader, $"The {type.Name} value of '{name}' must be written as a whole number (no decimal point or exponent)", name, index);
             }
 
             if (actual == JsonPrimitiveKind.String && reader.ValueSpan.Length == 0 && !reader.ValueIsEscaped)
@@ -306,6 +415,31 @@ internal sealed class JsonShapeChecker
         return type is null ? (null, null) : (property, type);
     }
 
+    /// <summary>The correctly cased name when <paramref name="name"/> only differs from a known element (or choice) in case.</summary>
+    private static string? WrongCase(ClassMapping mapping, string name)
+    {
+        foreach (var property in mapping.PropertyMappings)
+        {
+            if (string.Equals(property.Name, name, StringComparison.OrdinalIgnoreCase))
+            {
+                // Exactly equal is not a case problem (a choice element without its type suffix): the walk reports it.
+                return property.Name == name ? null : property.Name;
+            }
+
+            if (property.Choice == ChoiceType.DatatypeChoice && name.Length > property.Name.Length
+                && name.StartsWith(property.Name, StringComparison.OrdinalIgnoreCase))
+            {
+                var suffix = name[property.Name.Length..];
+                if (property.FhirTypeMappings.FirstOrDefault(t => string.Equals(t.Name, suffix, StringComparison.OrdinalIgnoreCase)) is { } type)
+                {
+                    return property.Name + char.ToUpperInvariant(type.Name[0]) + type.Name[1..];
+                }
+            }
+        }
+
+        return null;
+    }
+
     private static ClassMapping? TypeOf(PropertyMapping property) =>
         property.FhirTypeMappings.Count > 0 ? property.FhirTypeMappings[0] : property.PropertyTypeMapping;
 
@@ -317,6 +451,9 @@ internal sealed class JsonShapeChecker
             Position = _source is null ? null : PositionOf(_source, reader.TokenStartIndex),
         });
     }
+
+    private void ReportAt(string message, string name, int index) =>
+        _issues.Add(new ValidationIssue(OperationOutcome.IssueSeverity.Error, OperationOutcome.IssueType.Structure, message, RenderPath(name, index), IssueKind.Structure));
 
     private string? RenderPath(string? name, int index)
     {

@@ -51,12 +51,6 @@ public sealed class ProfileValidator
 
     private readonly ConcurrentDictionary<string, Lazy<CompiledStructure?>> _structures = new(StringComparer.Ordinal);
 
-    static ProfileValidator()
-    {
-        // FHIRPath matches() inside Firely builds its own Regex objects; a process-wide default timeout bounds them too.
-        AppDomain.CurrentDomain.SetData("REGEX_DEFAULT_MATCH_TIMEOUT", TimeSpan.FromSeconds(2));
-    }
-
     public ProfileValidator(
         DefinitionResolver definitions,
         IBindingChecker? bindings = null,
@@ -96,7 +90,15 @@ public sealed class ProfileValidator
     public ValidationResult Validate(ReadOnlyMemory<byte> content, ResourceFormat format = ResourceFormat.Unknown, IEnumerable<string>? profiles = null)
     {
         var session = new ValidationSession(this);
-        var resource = Read(content, format, session.Issues);
+        var readIssues = new List<ValidationIssue>();
+        var resource = Read(content, format, readIssues);
+
+        // Through the session, so a finding of the representation check and of the walk is reported once.
+        foreach (var issue in readIssues)
+        {
+            session.Add(issue);
+        }
+
         if (resource is not null)
         {
             Walk(resource, profiles, session);
@@ -251,6 +253,12 @@ public sealed class ProfileValidator
             if (ModelInfo.ModelInspector.FindClassMapping(reader.LocalName) is not { IsResource: true } mapping || mapping.Name != reader.LocalName)
             {
                 return Fatal(issues, $"Unknown resource type '{reader.LocalName}'");
+            }
+
+            using (var shape = XmlReader.Create(new MemoryStream(content.ToArray()), settings))
+            {
+                shape.MoveToContent();
+                XmlShapeChecker.Check(shape, issues);
             }
 
             LenientXml.TryDeserializeResource(reader, out var resource, out _);

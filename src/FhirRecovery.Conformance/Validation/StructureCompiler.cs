@@ -246,7 +246,19 @@ internal sealed class StructureCompiler
         // and gives no answer for a Reference without a literal reference.
         [("ref-1", "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))")] =
             "reference.exists() implies (reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids')) or (reference = '#' and %rootResource != %resource))",
+
+        // que-12 counts "more than two" where one more than one enableWhen needs enableBehavior (corrected in R4B).
+        [("que-12", "enableWhen.count() > 2 implies enableBehavior.exists()")] = "enableWhen.count() >= 2 implies enableBehavior.exists()",
+
+        // que-7 tests the FHIRPath system type Boolean, which a FHIR boolean answer is not in FHIRPath's type system.
+        [("que-7", "operator = 'exists' implies (answer is Boolean)")] = "operator = 'exists' implies (answer is boolean)",
     };
+
+    /// <summary>
+    /// The "name usable as an identifier" invariants of the R4 conformance resources (vsd-0, que-0, sdf-0, ...) give no
+    /// answer when there is no name, and match anywhere in it; the HL7 reference validator reads them as below.
+    /// </summary>
+    private const string R4NameInvariant = "name.matches('[A-Z]([A-Za-z0-9_]){0,254}')";
 
     private static ConstraintRule CompileConstraint(ElementDefinition.ConstraintComponent constraint)
     {
@@ -257,6 +269,10 @@ internal sealed class StructureCompiler
         {
             expression = corrected;
         }
+        else if (expression == R4NameInvariant)
+        {
+            expression = "name.exists() implies name.matches('^[A-Z]([A-Za-z0-9_]){0,254}$')";
+        }
 
         var native = (key, expression) switch
         {
@@ -265,6 +281,7 @@ internal sealed class StructureCompiler
             ("txt-1" or "txt-2", "htmlChecks()") => NativeInvariant.NarrativeHtml,
             ("dom-3", _) when expression?.StartsWith("contained.where(((", StringComparison.Ordinal) == true => NativeInvariant.ContainedReferenced,
             ("ref-1", _) when isR4Ref1 => NativeInvariant.LocalReferenceResolves,
+            ("dom-6", "text.`div`.exists()") => NativeInvariant.NarrativePresent,
             _ => NativeInvariant.None,
         };
 
