@@ -9,8 +9,23 @@ internal static class TestPaths
 
     public static string Docs => Path.Combine(RepositoryRoot, "docs");
 
-    /// <summary>The shared folder (../shared from the repository root).</summary>
-    public static string Shared => Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared"));
+    /// <summary>
+    /// The shared folder beside the checkout (../shared; FHIRRECOVERY_SHARED overrides). It holds the HL7 validator
+    /// test cases, which the conformance tests need: their absence is an error, not a reason to skip.
+    /// </summary>
+    public static string Shared
+    {
+        get
+        {
+            var folder = Environment.GetEnvironmentVariable("FHIRRECOVERY_SHARED") is { Length: > 0 } configured
+                ? configured
+                : Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared"));
+            return Directory.Exists(folder)
+                ? folder
+                : throw new DirectoryNotFoundException(
+                    $"The shared folder '{folder}' (HL7 validator test cases) is missing: it sits beside the checkout, or set FHIRRECOVERY_SHARED.");
+        }
+    }
 
     public static string Hl7TestCases => Path.Combine(Shared, "conformance", "fhir-test-cases");
 
