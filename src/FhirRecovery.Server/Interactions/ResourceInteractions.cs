@@ -16,8 +16,10 @@ public sealed record WriteResult(int Status, ResourceVersion? Version, IReadOnly
 /// <see cref="IStoreSession"/>, so the REST endpoints (one session each) and transactions (one session for all) share them.
 /// Preconditions that fail throw <see cref="FhirException"/> before anything is written.
 /// </summary>
-public sealed class ResourceInteractions(WriteValidation validation)
+public sealed class ResourceInteractions(WriteValidation validation, IEnumerable<IResourceWriteHook> hooks)
 {
+    private readonly IResourceWriteHook[] _hooks = hooks.ToArray();
+
     public WriteValidation Validation => validation;
 
     /// <summary>create, and conditional create when <paramref name="ifNoneExist"/> is given (0 matches: create; 1: that one; more: 412).</summary>
@@ -40,7 +42,9 @@ public sealed class ResourceInteractions(WriteValidation validation)
 
         // The server assigns ids on create; a client id in the body is ignored, as the spec says.
         resource.Id = ResourceNames.NewId();
+        var context = await BeforeAsync(session, WriteKind.Create, resource.TypeName, resource.Id, resource, previous: null, cancellationToken);
         var version = await session.CreateAsync(resource, cancellationToken);
+        await AfterAsync(context, version, cancellationToken);
         return new WriteResult(StatusCodes.Status201Created, version, input.Warnings);
     }
 
@@ -118,7 +122,9 @@ public sealed class ResourceInteractions(WriteValidation validation)
         var input = validation.Check(patched);
         try
         {
+            var context = await BeforeAsync(session, WriteKind.Patch, type, id, input.Resource, current, cancellationToken);
             var outcome = await session.UpdateAsync(input.Resource, current.VersionId, cancellationToken);
+            await AfterAsync(context, outcome.Version, cancellationToken);
             return new WriteResult(StatusCodes.Status200OK, outcome.Version, input.Warnings);
         }
         catch (VersionConflictException ex)
@@ -133,7 +139,14 @@ public sealed class ResourceInteractions(WriteValidation validation)
     {
         try
         {
+            var previous = _hooks.Length == 0 ? null : await session.ReadAsync(type, id, cancellationToken);
+            var context = await BeforeAsync(session, WriteKind.Delete, type, id, resource: null, previous is { IsDeleted: false } ? previous : null, cancellationToken);
             var deleted = await session.DeleteAsync(type, id, ifMatch, cancellationToken);
+            if (deleted is not null)
+            {
+                await AfterAsync(context, deleted, cancellationToken);
+            }
+
             return new WriteResult(StatusCodes.Status204NoContent, deleted, []);
         }
         catch (VersionConflictException ex)
@@ -154,6 +167,36 @@ public sealed class ResourceInteractions(WriteValidation validation)
         };
     }
 
+    private async Task<WriteContext?> BeforeAsync(IStoreSession session, WriteKind kind, string type, string id, Resource? resource,
+        ResourceVersion? previous, CancellationToken cancellationToken)
+    {
+        if (_hooks.Length == 0)
+        {
+            return null;
+        }
+
+        var context = new WriteContext { Session = session, Kind = kind, ResourceType = type, Id = id, Resource = resource, Previous = previous };
+        foreach (var hook in _hooks)
+        {
+            await hook.BeforeWriteAsync(context, cancellationToken);
+        }
+
+        return context;
+    }
+
+    private async System.Threading.Tasks.Task AfterAsync(WriteContext? context, ResourceVersion written, CancellationToken cancellationToken)
+    {
+        if (context is null)
+        {
+            return;
+        }
+
+        foreach (var hook in _hooks)
+        {
+            await hook.AfterWriteAsync(context, written, cancellationToken);
+        }
+    }
+
     /// <summary>The live current version, or 404/410.</summary>
     public static async Task<ResourceVersion> RequireCurrentAsync(IStoreSession session, string type, string id, CancellationToken cancellationToken)
     {
@@ -166,11 +209,16 @@ public sealed class ResourceInteractions(WriteValidation validation)
         return current;
     }
 
-    private static async Task<WriteOutcome> UpdateStoreAsync(IStoreSession session, Resource resource, long? ifMatch, CancellationToken cancellationToken)
+    private async Task<WriteOutcome> UpdateStoreAsync(IStoreSession session, Resource resource, long? ifMatch, CancellationToken cancellationToken)
     {
         try
         {
-            return await session.UpdateAsync(resource, ifMatch, cancellationToken);
+            var previous = _hooks.Length == 0 ? null : await session.ReadAsync(resource.TypeName, resource.Id!, cancellationToken);
+            var context = await BeforeAsync(session, WriteKind.Update, resource.TypeName, resource.Id!, resource,
+                previous is { IsDeleted: false } ? previous : null, cancellationToken);
+            var outcome = await session.UpdateAsync(resource, ifMatch, cancellationToken);
+            await AfterAsync(context, outcome.Version, cancellationToken);
+            return outcome;
         }
         catch (VersionConflictException ex)
         {

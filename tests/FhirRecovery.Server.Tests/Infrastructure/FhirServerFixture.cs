@@ -32,6 +32,11 @@ public abstract class FhirServerFixture : IAsyncLifetime
     /// <summary>Storage:Provider and Storage:ConnectionString, plus anything a subclass adds.</summary>
     protected abstract Task<Dictionary<string, string?>> StoreSettingsAsync();
 
+    /// <summary>Extra services for a fixture's server (e.g. test hooks); nothing by default.</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
     protected virtual Dictionary<string, string?> Settings() => new()
     {
         ["Samples:LoadWhenEmpty"] = "false",
@@ -61,6 +66,7 @@ public abstract class FhirServerFixture : IAsyncLifetime
             {
                 services.AddSingleton(SharedEngine.Value);
                 DecorateStore(services);
+                ConfigureServices(services);
             });
         });
         Client = _factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
