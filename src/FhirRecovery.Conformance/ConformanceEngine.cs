@@ -1,4 +1,5 @@
 using FhirRecovery.Conformance.Definitions;
+using FhirRecovery.Conformance.Questionnaires;
 using FhirRecovery.Conformance.Terminology;
 using FhirRecovery.Conformance.Validation;
 
@@ -25,11 +26,12 @@ public sealed record ConformanceOptions
 /// </summary>
 public sealed class ConformanceEngine
 {
-    private ConformanceEngine(DefinitionResolver definitions, TerminologyService terminology, ProfileValidator validator)
+    private ConformanceEngine(DefinitionResolver definitions, TerminologyService terminology, ProfileValidator validator, QuestionnaireServices questionnaires)
     {
         Definitions = definitions;
         Terminology = terminology;
         Validator = validator;
+        Questionnaires = questionnaires;
     }
 
     public DefinitionResolver Definitions { get; }
@@ -37,6 +39,9 @@ public sealed class ConformanceEngine
     public TerminologyService Terminology { get; }
 
     public ProfileValidator Validator { get; }
+
+    /// <summary>SDC questionnaire behaviour; its response validator runs inside <see cref="Validator"/>.</summary>
+    public QuestionnaireServices Questionnaires { get; }
 
     public static ConformanceEngine Create(ConformanceOptions? options = null)
     {
@@ -60,12 +65,15 @@ public sealed class ConformanceEngine
     public static ConformanceEngine Create(DefinitionResolver definitions, ValidatorSettings? settings = null)
     {
         var terminology = new TerminologyService(definitions);
+        var bindings = new TerminologyBindingChecker(terminology);
         var validator = new ProfileValidator(
             definitions,
-            new TerminologyBindingChecker(terminology),
+            bindings,
             new FhirPathTerminologyService(terminology),
             settings);
-        return new ConformanceEngine(definitions, terminology, validator);
+        var questionnaires = new QuestionnaireServices(definitions, bindings);
+        validator.Checks.Add(questionnaires.ResponseValidator);
+        return new ConformanceEngine(definitions, terminology, validator, questionnaires);
     }
 
     /// <summary>A package (.tgz or folder) or a loose resource file (JSON/XML, a Bundle of definitions allowed).</summary>

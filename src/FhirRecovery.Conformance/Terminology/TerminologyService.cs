@@ -292,7 +292,7 @@ public sealed partial class TerminologyService
         switch (value)
         {
             case Tv.Yes when member is not null:
-                return ValidMember(member, code, display, version, abstractAllowed, $"value set '{label}'");
+                return ValidMember(member, code, display, version, abstractAllowed, "value set", label);
             case Tv.Yes:
                 // A code admitted by a grammar rule (e.g. all of BCP 13): nothing is known about it but its syntax.
                 var grammar = ResolveCodeSystem(system, null, null).Grammar?.Check(code);
@@ -333,7 +333,8 @@ public sealed partial class TerminologyService
         return $"The code '{code}' from system '{system}' is not in value set '{label}'.";
     }
 
-    private static ValidateCodeResult ValidMember(Member member, string code, string? display, string? version, bool abstractAllowed, string where)
+    /// <param name="whereKind">"value set" or "code system", and <paramref name="whereName"/> its canonical: for messages only.</param>
+    private static ValidateCodeResult ValidMember(Member member, string code, string? display, string? version, bool abstractAllowed, string whereKind, string whereName)
     {
         // The common case (a member, given as the code system spells it, with its own display or none) shares one result.
         var plain = (display is null || display == member.Display || display == member.Concept?.Display)
@@ -360,7 +361,7 @@ public sealed partial class TerminologyService
         {
             outcome = CodeValidity.Invalid;
             issues.Add(TerminologyIssue.Error(OperationOutcome.IssueType.BusinessRule,
-                $"The code '{member.Code}' from system '{member.System}' is abstract (not selectable), and abstract codes are not allowed here ({where})."));
+                $"The code '{member.Code}' from system '{member.System}' is abstract (not selectable), and abstract codes are not allowed here ({whereKind} '{whereName}')."));
         }
 
         if (!string.Equals(member.Code, code, StringComparison.Ordinal))
@@ -497,7 +498,7 @@ public sealed partial class TerminologyService
                         : Unknown(system, code, info.UnavailableReason!);
                 }
 
-                return ValidMember(info.MemberFor(concept), code, display, fallbackVersion, abstractAllowed ?? true, $"code system '{system}'");
+                return ValidMember(info.MemberFor(concept), code, display, fallbackVersion, abstractAllowed ?? true, "code system", system);
             case CodeSystemKind.Grammar:
                 var check = info.Grammar!.Check(code);
                 return check.IsValid

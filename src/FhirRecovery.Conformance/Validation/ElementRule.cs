@@ -43,7 +43,7 @@ internal sealed class ElementRule
     /// <summary>Null means unbounded.</summary>
     public int? Max { get; set; }
 
-    public IReadOnlyList<TypeRule> Types { get; set; } = [];
+    public TypeRule[] Types { get; set; } = [];
 
     public Base? Fixed { get; init; }
 
@@ -51,7 +51,7 @@ internal sealed class ElementRule
 
     public BindingRule? Binding { get; init; }
 
-    public IReadOnlyList<ConstraintRule> Constraints { get; set; } = [];
+    public ConstraintRule[] Constraints { get; set; } = [];
 
     public int? MaxLength { get; init; }
 
@@ -86,6 +86,9 @@ internal sealed class ElementRule
 
     public bool HasChildren => Children.Count > 0;
 
+    /// <summary>The invariants of the type last met here that this element does not already carry (set by the validator).</summary>
+    public TypeOnlyConstraintSet? TypeOnlyConstraints { get; set; }
+
     private bool? _requiresPresence;
 
     /// <summary>Whether an absence is an error: min ≥ 1, or a slice with min ≥ 1 (computed once the tree is complete).</summary>
@@ -102,11 +105,14 @@ internal sealed record TypeRule(string Code, IReadOnlyList<string> Profiles, IRe
     public override string ToString() => Code;
 }
 
+/// <summary>A type's root invariants minus an element's own, for that element (one object, so it is swapped whole).</summary>
+internal sealed record TypeOnlyConstraintSet(CompiledStructure Type, ConstraintRule[] Constraints);
+
 internal sealed record BindingRule(BindingStrength Strength, string? ValueSet, string? Description);
 
 internal sealed class SlicingRule
 {
-    public required IReadOnlyList<(ElementDefinition.DiscriminatorType Type, string Path)> Discriminators { get; init; }
+    public required (ElementDefinition.DiscriminatorType Type, string Path)[] Discriminators { get; init; }
 
     public bool Ordered { get; init; }
 

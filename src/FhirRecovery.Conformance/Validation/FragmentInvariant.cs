@@ -60,6 +60,7 @@ internal sealed class FragmentInvariant
     /// <summary>
     /// A path expression (a discriminator path such as "type.coding" or "extension('url').value") compiled to a native
     /// selector; null when it is outside the fragment. At run time the selector returns null when it cannot decide.
+    /// Its result lists are scratch lists: use them only inside the <see cref="EnterScratch"/> scope they were made in.
     /// </summary>
     public static Func<Base, Base, List<Base>?>? TryCompilePath(string expression)
     {
@@ -75,13 +76,79 @@ internal sealed class FragmentInvariant
     }
 
     /// <summary>True/false when decided (empty counts as <paramref name="emptyIs"/>), null when Firely must decide.</summary>
-    public bool? Evaluate(Base focus, Base resource, bool emptyIs) => _evaluate(new Context(focus, resource)) switch
+    public bool? Evaluate(Base focus, Base resource, bool emptyIs)
     {
-        Tri.True => true,
-        Tri.False => false,
-        Tri.Empty => emptyIs,
-        _ => null,
-    };
+        using var scratch = EnterScratch();
+        return _evaluate(new Context(focus, resource)) switch
+        {
+            Tri.True => true,
+            Tri.False => false,
+            Tri.Empty => emptyIs,
+            _ => null,
+        };
+    }
+
+    /// <summary>
+    /// Intermediate results are lists taken from a per-thread stock and given back when the scope that took them ends
+    /// (evaluations nest, so scopes are a stack): evaluating an invariant then allocates next to nothing.
+    /// </summary>
+    public static ScratchScope EnterScratch() => new(ScratchLists.Used);
+
+    /// <summary>Scratch lists taken and not yet given back on this thread (0 between validations).</summary>
+    internal static int ScratchListsInUse => ScratchLists.Used;
+
+    public readonly struct ScratchScope(int mark) : IDisposable
+    {
+        public void Dispose() => ScratchLists.Release(mark);
+    }
+
+    private static class ScratchLists
+    {
+        [ThreadStatic]
+        private static List<List<Base>>? t_lists;
+
+        [ThreadStatic]
+        private static int t_used;
+
+        public static int Used => t_used;
+
+        public static List<Base> Rent()
+        {
+            var lists = t_lists ??= [];
+            if (t_used < lists.Count)
+            {
+                return lists[t_used++];
+            }
+
+            var list = new List<Base>(4);
+            lists.Add(list);
+            t_used++;
+            return list;
+        }
+
+        public static void Release(int mark)
+        {
+            if (t_lists is not { } lists)
+            {
+                return;
+            }
+
+            // Cleared now, so the stock holds no instance data between evaluations.
+            for (var i = mark; i < t_used; i++)
+            {
+                lists[i].Clear();
+            }
+
+            t_used = mark;
+        }
+    }
+
+    private static List<Base> One(Base item)
+    {
+        var list = ScratchLists.Rent();
+        list.Add(item);
+        return list;
+    }
 
     /// <summary>A boolean-valued expression, or null when it is outside the fragment.</summary>
     private static Func<Context, Tri>? Boolean(Expression expression)
@@ -265,6 +332,18 @@ internal sealed class FragmentInvariant
                 };
             }
 
+            case FunctionCallExpression { FunctionName: "exists" or "empty" } call when call is not BinaryExpression && !call.Arguments.Any()
+                                                                                        && MemberPath(call.Focus) is { } names:
+            {
+                // The commonest invariant shape: answered by walking the path, without collecting anything.
+                var exists = call.FunctionName == "exists";
+                return c => AnyAtPath(c.Focus, names, 0) switch
+                {
+                    null => Tri.Undecided,
+                    var found => found == exists ? Tri.True : Tri.False,
+                };
+            }
+
             case FunctionCallExpression { FunctionName: "exists" or "empty" } call when call is not BinaryExpression && !call.Arguments.Any():
             {
                 var values = Collection(call.Focus);
@@ -387,13 +466,20 @@ internal sealed class FragmentInvariant
         switch (expression)
         {
             case AxisExpression { AxisName: "that" or "this" }:
-                return c => [c.Focus];
+                return c => One(c.Focus);
 
             case VariableRefExpression { Name: "resource" } when expression is not AxisExpression:
-                return c => [c.Resource];
+                return c => One(c.Resource);
 
             case BracketExpression bracket:
                 return Collection(bracket.Operand);
+
+            case ChildExpression { Focus: AxisExpression { AxisName: "that" or "this" } } direct:
+            {
+                // A step from the focus itself (most paths start so): no list is made to hold the focus.
+                var name = direct.ChildName;
+                return c => Children(c.Focus, name);
+            }
 
             case ChildExpression child:
             {
@@ -419,7 +505,7 @@ internal sealed class FragmentInvariant
                         return null;
                     }
 
-                    var kept = new List<Base>(items.Count);
+                    var kept = ScratchLists.Rent();
                     foreach (var item in items)
                     {
                         switch (predicate(c with { Focus = item }))
@@ -439,16 +525,18 @@ internal sealed class FragmentInvariant
             case FunctionCallExpression { FunctionName: "ofType" } call when call.Arguments.SingleOrDefault() is ConstantExpression { Value: string typeName }:
             {
                 var focus = Collection(call.Focus);
-                return focus is null ? null : c => focus(c)?.Where(item => item.TypeName == typeName).ToList();
+                Func<Base, bool> ofType = item => item.TypeName == typeName;
+                return focus is null ? null : c => focus(c) is { } items ? Kept(items, ofType) : null;
             }
 
             case FunctionCallExpression { FunctionName: "extension" } call when call.Arguments.SingleOrDefault() is ConstantExpression { Value: string url }:
             {
                 var focus = Collection(call.Focus);
+                Func<Base, bool> withUrl = e => e is Extension { Url: var u } && u == url;
                 return focus is null
                     ? null
                     : c => focus(c) is { } items && Children(items, "extension") is { } extensions
-                        ? extensions.Where(e => e is Extension { Url: var u } && u == url).ToList()
+                        ? Kept(extensions, withUrl)
                         : null;
             }
 
@@ -558,6 +646,69 @@ internal sealed class FragmentInvariant
         }
     }
 
+    /// <summary>The child names of a pure member path from the focus ($this.a.b.c), or null for anything else.</summary>
+    private static string[]? MemberPath(Expression expression)
+    {
+        var names = new List<string>();
+        while (true)
+        {
+            switch (expression)
+            {
+                case ChildExpression child:
+                    names.Add(child.ChildName);
+                    expression = child.Focus;
+                    continue;
+                case AxisExpression { AxisName: "that" or "this" }:
+                    names.Reverse();
+                    return names.Count == 0 ? null : names.ToArray();
+                default:
+                    return null;
+            }
+        }
+    }
+
+    /// <summary>Whether anything is found at the path below <paramref name="item"/>; null below a primitive (Firely's to decide).</summary>
+    private static bool? AnyAtPath(Base item, string[] path, int index)
+    {
+        if (index == path.Length)
+        {
+            return true;
+        }
+
+        if (item is PrimitiveType)
+        {
+            return null;
+        }
+
+        if (!item.TryGetValue(path[index], out var value) || value is null)
+        {
+            return false;
+        }
+
+        if (value is IList list)
+        {
+            bool? result = false;
+            foreach (var element in list)
+            {
+                if (element is Base b)
+                {
+                    switch (AnyAtPath(b, path, index + 1))
+                    {
+                        case true:
+                            return true;
+                        case null:
+                            result = null;
+                            break;
+                    }
+                }
+            }
+
+            return result;
+        }
+
+        return value is Base single ? AnyAtPath(single, path, index + 1) : false;
+    }
+
     private static List<string>? Literals(Expression expression) => expression switch
     {
         ConstantExpression { Value: string text } => [text],
@@ -570,9 +721,11 @@ internal sealed class FragmentInvariant
     /// <summary>Children by name; null (undecided) below a primitive, whose children Firely models differently (value).</summary>
     private static List<Base>? Children(List<Base> items, string name)
     {
-        var next = new List<Base>();
-        foreach (var item in items)
+        // Most steps find nothing or one value: the list is made (sized) only when there is something to hold.
+        List<Base>? next = null;
+        for (var i = 0; i < items.Count; i++)
         {
+            var item = items[i];
             if (item is PrimitiveType)
             {
                 return null;
@@ -585,22 +738,73 @@ internal sealed class FragmentInvariant
 
             if (value is IList list)
             {
-                foreach (var element in list)
+                for (var k = 0; k < list.Count; k++)
                 {
-                    if (element is Base b)
+                    if (list[k] is Base b)
                     {
-                        next.Add(b);
+                        (next ??= ScratchLists.Rent()).Add(b);
                     }
                 }
             }
             else if (value is Base single)
             {
-                next.Add(single);
+                (next ??= ScratchLists.Rent()).Add(single);
             }
         }
 
-        return next;
+        return next ?? NoValues;
     }
+
+    private static List<Base>? Children(Base item, string name)
+    {
+        if (item is PrimitiveType)
+        {
+            return null;
+        }
+
+        if (!item.TryGetValue(name, out var value) || value is null)
+        {
+            return NoValues;
+        }
+
+        if (value is Base single)
+        {
+            return One(single);
+        }
+
+        if (value is not IList list)
+        {
+            return NoValues;
+        }
+
+        List<Base>? next = null;
+        for (var k = 0; k < list.Count; k++)
+        {
+            if (list[k] is Base b)
+            {
+                (next ??= ScratchLists.Rent()).Add(b);
+            }
+        }
+
+        return next ?? NoValues;
+    }
+
+    private static List<Base> Kept(List<Base> items, Func<Base, bool> keep)
+    {
+        var kept = ScratchLists.Rent();
+        foreach (var item in items)
+        {
+            if (keep(item))
+            {
+                kept.Add(item);
+            }
+        }
+
+        return kept;
+    }
+
+    /// <summary>The empty result, shared: results are read, never added to.</summary>
+    private static readonly List<Base> NoValues = [];
 
     /// <summary>FHIRPath operators on a single value: Empty for none, Undecided for several or undecided input.</summary>
     private static (Tri State, Base? Item) Single(List<Base>? items) => items switch

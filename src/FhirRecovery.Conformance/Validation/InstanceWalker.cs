@@ -244,7 +244,7 @@ internal sealed class InstanceWalker
     /// <summary>Coding.system names a code system: an absolute URI, and not the canonical of a value set.</summary>
     private void CheckCodingSystem(InstanceNode node, string system)
     {
-        if (!Uri.TryCreate(system, UriKind.Absolute, out _) && !system.StartsWith("urn:", StringComparison.Ordinal))
+        if (AbsoluteUriHost(system) is null && !system.StartsWith("urn:", StringComparison.Ordinal))
         {
             Report(node, IssueSeverity.Error, IssueType.Invalid, $"Coding.system must be an absolute reference, not a local reference ('{system}')");
         }
@@ -292,7 +292,7 @@ internal sealed class InstanceWalker
             return null;
         }
 
-        if (rule.HasChildren && (rule.IsChoice || rule.Types.Count > 1) && node.Value is not PrimitiveType)
+        if (rule.HasChildren && (rule.IsChoice || rule.Types.Length > 1) && node.Value is not PrimitiveType)
         {
             // A snapshot lists only the children common to all types of a choice (id, extension): the rest come
             // from the definition of the type the instance has.
@@ -401,11 +401,34 @@ internal sealed class InstanceWalker
     }
 
     private static bool IsExampleUrl(string url) =>
-        Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Host is "example.org" or "example.com" or "example.net"
-                                                              || uri.Host.EndsWith(".example.org", StringComparison.Ordinal)
-                                                              || uri.Host.EndsWith(".example.com", StringComparison.Ordinal));
+        AbsoluteUriHost(url) is { } host && (host is "example.org" or "example.com" or "example.net"
+                                             || host.EndsWith(".example.org", StringComparison.Ordinal)
+                                             || host.EndsWith(".example.com", StringComparison.Ordinal));
 
-    private static bool IsAbsoluteUrl(string url) => Uri.TryCreate(url, UriKind.Absolute, out _) || url.StartsWith("urn:", StringComparison.Ordinal);
+    private static bool IsAbsoluteUrl(string url) => AbsoluteUriHost(url) is not null || url.StartsWith("urn:", StringComparison.Ordinal);
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string?> UriHosts = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The host of an absolute URI ("" when it has none), or null when the text is not one. System.Uri is costly to
+    /// build and the same few canonicals recur in every resource, so answers are kept (a bounded number: input can
+    /// name endlessly many).
+    /// </summary>
+    private static string? AbsoluteUriHost(string url)
+    {
+        if (UriHosts.TryGetValue(url, out var known))
+        {
+            return known;
+        }
+
+        var host = Uri.TryCreate(url, UriKind.Absolute, out var parsed) ? parsed.Host : null;
+        if (UriHosts.Count < 10_000)
+        {
+            UriHosts.TryAdd(url, host);
+        }
+
+        return host;
+    }
 
     /// <summary>The type's profiles other than the plain core definition of the value's own type.</summary>
     private static List<string> ConstrainedTypeProfiles(TypeRule typeRule, Base value) =>
@@ -462,11 +485,6 @@ internal sealed class InstanceWalker
                 ValidateElement(node, structure.Root, null);
             }
 
-            if (Environment.GetEnvironmentVariable("FR_DEBUG") == "1" && _session.HasTrialErrors)
-            {
-                Console.Error.WriteLine($"[trial {structure.Url} on {node.Path}] " + string.Join(" | ", _session.Trial!.Where(i => i.IsError).Select(i => i.Expression + ": " + i.Message)));
-            }
-
             return !_session.HasTrialErrors;
         }
         finally
@@ -498,85 +516,97 @@ internal sealed class InstanceWalker
     {
         var value = parent.Value;
         var hasContent = false;
+        var isPrimitive = value is PrimitiveType;
 
-        // A handful of children per element: a list searched by rule beats a dictionary per element.
-        List<(ElementRule Rule, List<InstanceNode> Nodes)>? present = null;
-        foreach (var (name, content) in value.EnumerateElements())
+        // Ask the POCO for each element the rules know (generated lookups, no enumerator per element); what the
+        // lenient parse kept beyond them (overflow) is unknown and reported below.
+        foreach (var rule in rules.Values)
         {
-            if (content is null)
+            if (isPrimitive && rule.Name == "value")
             {
+                // A primitive's value is not a child element: its presence is ele-1's business, its format CheckPrimitive's.
                 continue;
             }
 
-            hasContent |= name != "id";
-            rules.TryGetValue(name, out var rule);
-            List<InstanceNode> nodes;
+            if (!value.TryGetValue(rule.Name, out var content) || content is null || content is IList { Count: 0 })
+            {
+                if (rule.RequiresPresence)
+                {
+                    ValidateOccurrences(parent, rule, NoNodes);
+                }
+
+                continue;
+            }
+
+            hasContent |= rule.Name != "id";
+            var nodes = RentNodeList();
             if (content is IList list)
             {
-                nodes = new List<InstanceNode>(list.Count);
                 for (var i = 0; i < list.Count; i++)
                 {
                     if (list[i] is Base item)
                     {
-                        nodes.Add(MakeChild(parent, item, name, rule, i));
+                        nodes.Add(MakeChild(parent, item, rule.Name, rule, i));
                     }
                 }
             }
             else if (content is Base single)
             {
-                nodes = [MakeChild(parent, single, name, rule, -1)];
+                nodes.Add(MakeChild(parent, single, rule.Name, rule, -1));
             }
             else
             {
-                continue;
-            }
-
-            if (rule is null)
-            {
-                foreach (var unknown in nodes)
-                {
-                    Report(unknown, IssueSeverity.Error, IssueType.Structure,
-                        $"Unknown element '{unknown.JsonName}' at {parent.Path} (not defined for {parent.Value.TypeName})", IssueKind.Structure);
-                }
-
-                continue;
-            }
-
-            (present ??= []).Add((rule, nodes));
-        }
-
-        var isPrimitive = value is PrimitiveType;
-        foreach (var rule in rules.Values)
-        {
-            List<InstanceNode>? nodes = null;
-            if (present is not null)
-            {
-                foreach (var (presentRule, presentNodes) in present)
-                {
-                    if (ReferenceEquals(presentRule, rule))
-                    {
-                        nodes = presentNodes;
-                        break;
-                    }
-                }
-            }
-
-            if (nodes is null)
-            {
-                // Absent: only a required element or a required slice has something to say. A primitive's value is
-                // not a child element (its presence is ele-1's business, its format CheckPrimitive's).
-                if (rule.RequiresPresence && !(isPrimitive && rule.Name == "value"))
-                {
-                    ValidateOccurrences(parent, rule, []);
-                }
-
+                ReturnNodeList(nodes);
                 continue;
             }
 
             ValidateOccurrences(parent, rule, nodes);
+            ReturnNodeList(nodes);
+        }
+
+        if (value.HasOverflow)
+        {
+            hasContent |= ReportUnknownElements(parent, rules);
         }
 
         return hasContent;
+    }
+
+    private static readonly List<InstanceNode> NoNodes = [];
+
+    // The walk makes a list of child nodes for every element; they are reused across the (recursive) walk.
+    private readonly Stack<List<InstanceNode>> _nodeLists = new();
+
+    private List<InstanceNode> RentNodeList() => _nodeLists.TryPop(out var list) ? list : new List<InstanceNode>(4);
+
+    private void ReturnNodeList(List<InstanceNode> list)
+    {
+        list.Clear();
+        _nodeLists.Push(list);
+    }
+
+    /// <summary>Elements the lenient parse kept that no rule knows; returns whether there were any.</summary>
+    private bool ReportUnknownElements(InstanceNode parent, Dictionary<string, ElementRule> rules)
+    {
+        var any = false;
+        foreach (var (name, content) in parent.Value.EnumerateElements())
+        {
+            if (content is null || rules.ContainsKey(name))
+            {
+                continue;
+            }
+
+            any = true;
+            var items = content is IList list ? list.OfType<Base>().Select((item, i) => (item, i)) : content is Base single ? [(single, -1)] : [];
+            foreach (var (item, index) in items)
+            {
+                var unknown = MakeChild(parent, item, name, null, index);
+                Report(unknown, IssueSeverity.Error, IssueType.Structure,
+                    $"Unknown element '{unknown.JsonName}' at {parent.Path} (not defined for {parent.Value.TypeName})", IssueKind.Structure);
+            }
+        }
+
+        return any;
     }
 
     private InstanceNode MakeChild(InstanceNode parent, Base value, string elementName, ElementRule? rule, int index)
@@ -609,9 +639,28 @@ internal sealed class InstanceWalker
         }
 
         var jsonName = rule?.IsChoice == true || (rule is null && value is DataType && parent.Value is not PrimitiveType && IsChoiceName(parent.Value, elementName))
-            ? elementName + UpperFirst(value.TypeName)
+            ? ChoiceJsonName(elementName, value.TypeName)
             : elementName;
         return parent.Child(value, elementName, jsonName, index);
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Element, string Type), string> ChoiceJsonNames = new();
+
+    /// <summary>"value" + "CodeableConcept": made once per pair (bounded, since unknown types come from the input).</summary>
+    private static string ChoiceJsonName(string elementName, string typeName)
+    {
+        if (ChoiceJsonNames.TryGetValue((elementName, typeName), out var known))
+        {
+            return known;
+        }
+
+        var name = elementName + UpperFirst(typeName);
+        if (ChoiceJsonNames.Count < 10_000)
+        {
+            ChoiceJsonNames.TryAdd((elementName, typeName), name);
+        }
+
+        return name;
     }
 
     private static bool IsChoiceName(Base parent, string elementName) =>
@@ -660,7 +709,7 @@ internal sealed class InstanceWalker
     /// <summary>Checks the value's type against the element's allowed types, then validates it.</summary>
     private void ValidateTyped(InstanceNode node, ElementRule rule)
     {
-        if (rule.Types.Count == 0)
+        if (rule.Types.Length == 0)
         {
             ValidateElement(node, rule, null);
             return;
@@ -808,7 +857,15 @@ internal sealed class InstanceWalker
 
         foreach (var slice in slicing.Slices)
         {
-            var count = assigned.Count(a => a == slice);
+            var count = 0;
+            foreach (var a in assigned)
+            {
+                if (a == slice)
+                {
+                    count++;
+                }
+            }
+
             if (count < slice.Min)
             {
                 Report(parent, IssueSeverity.Error, IssueType.Required,
@@ -827,7 +884,7 @@ internal sealed class InstanceWalker
     {
         foreach (var slice in slicing.Slices)
         {
-            if (slicing.Discriminators.Count == 0)
+            if (slicing.Discriminators.Length == 0)
             {
                 // No discriminator: the only way to tell is to try the slice's rules.
                 if (ConformsToRule(node, slice))
@@ -895,12 +952,13 @@ internal sealed class InstanceWalker
 
         if (typeName == "xhtml")
         {
-            foreach (var message in NarrativeValidator.Check(text))
+            var findings = NarrativeValidator.Analyze(text);
+            foreach (var message in findings.Problems)
             {
                 Report(node, IssueSeverity.Error, IssueType.Value, message, IssueKind.Profile, "txt-1");
             }
 
-            CheckNarrativeLinks(node, text);
+            CheckNarrativeLinks(node, findings);
             return;
         }
 
@@ -969,13 +1027,14 @@ internal sealed class InstanceWalker
     /// A link inside the narrative ("#x") must land somewhere in this resource: an anchor (id/name) of the narrative,
     /// a contained resource, or an element id.
     /// </summary>
-    private void CheckNarrativeLinks(InstanceNode node, string xhtml)
+    private void CheckNarrativeLinks(InstanceNode node, NarrativeValidator.Findings findings)
     {
-        var (anchors, links) = NarrativeValidator.AnchorsAndLocalLinks(xhtml);
-        if (links.Count == 0)
+        if (findings.Links is not { Count: > 0 } links)
         {
             return;
         }
+
+        var anchors = findings.Anchors ?? [];
 
         var resource = node.Scope.RootResourceScope.Resource;
         foreach (var link in links)
@@ -1081,7 +1140,7 @@ internal sealed class InstanceWalker
                     return;
                 }
 
-                result = CodeCheck.Combine(concept.Coding.Where(c => c.Code is not null).Select(c => codes.Check(binding.ValueSet, c.System, c.Code!, c.Display)));
+                result = CodeCheck.ForCodings(codes, binding.ValueSet, concept.Coding);
                 break;
             case Coding coding:
                 if (coding.Code is null)
@@ -1123,7 +1182,7 @@ internal sealed class InstanceWalker
         }
     }
 
-    private void EvaluateConstraints(InstanceNode node, IReadOnlyList<ConstraintRule> constraints, IReadOnlyList<ConstraintRule>? skipKeys)
+    private void EvaluateConstraints(InstanceNode node, ConstraintRule[] constraints, ConstraintRule[]? skipKeys)
     {
         foreach (var constraint in constraints)
         {
@@ -1295,7 +1354,7 @@ internal sealed class InstanceWalker
         return node.Scope.RootResourceScope.Resource is DomainResource root && root.Contained.Any(c => c.Id == id);
     }
 
-    private static bool ContainsKey(IReadOnlyList<ConstraintRule> constraints, string key)
+    private static bool ContainsKey(ConstraintRule[] constraints, string key)
     {
         foreach (var c in constraints)
         {
@@ -1328,8 +1387,8 @@ internal sealed class InstanceWalker
         // hl7.org extensions of other FHIR versions (R5 backports) are known to the community even when not loaded here.
         // Example-domain extensions in example content are likewise tolerated (as the HL7 reference validator does).
         var isHl7 = url.StartsWith(CoreBase, StringComparison.Ordinal) || url.StartsWith("http://hl7.org/fhir/", StringComparison.Ordinal);
-        var isExample = _validator.Settings.AllowExampleUrls && Uri.TryCreate(url, UriKind.Absolute, out var parsed)
-                        && (parsed.Host == "example.org" || parsed.Host.EndsWith(".example.org", StringComparison.Ordinal));
+        var isExample = _validator.Settings.AllowExampleUrls && AbsoluteUriHost(url) is { } host
+                        && (host == "example.org" || host.EndsWith(".example.org", StringComparison.Ordinal));
         var severity = isHl7 || isExample || _validator.Settings.AllowUnknownExtensions ? IssueSeverity.Warning : IssueSeverity.Error;
         Report(node, severity, IssueType.Structure,
             isModifier
@@ -1345,9 +1404,21 @@ internal sealed class InstanceWalker
             return;
         }
 
-        var hostPath = host.DefinitionPath ?? host.Value.TypeName;
+        // The path the host was validated against decides nearly always; the other names of the host are worked out
+        // only when it does not.
+        if (ContextAllows(contexts, host, host.DefinitionPath is { } definitionPath ? [definitionPath] : [])
+            || ContextAllows(contexts, host, HostPaths(host)))
+        {
+            return;
+        }
+
+        Report(node, IssueSeverity.Error, IssueType.Structure,
+            $"The extension '{extension.Url}' is not allowed on {host.DefinitionPath ?? host.Value.TypeName} (allowed contexts: {string.Join(", ", contexts.Select(c => c.Expression))})");
+    }
+
+    private bool ContextAllows(List<StructureDefinition.ContextComponent> contexts, InstanceNode host, List<string> hostPaths)
+    {
         var hostType = host.Value.TypeName;
-        var hostPaths = HostPaths(host);
         foreach (var context in contexts)
         {
             var expression = context.Expression;
@@ -1359,9 +1430,12 @@ internal sealed class InstanceWalker
             switch (context.Type)
             {
                 case StructureDefinition.ExtensionContextType.Element:
-                    if (hostPaths.Any(p => ElementContextMatches(expression, p, hostType, host.Value)))
+                    foreach (var path in hostPaths)
                     {
-                        return;
+                        if (ElementContextMatches(expression, path, hostType, host.Value))
+                        {
+                            return true;
+                        }
                     }
 
                     break;
@@ -1369,9 +1443,10 @@ internal sealed class InstanceWalker
                     // Allowed anywhere inside an extension with that url (on it, on its value, in its sub-extensions).
                     for (var ancestor = host; ancestor is not null && ancestor.Value is not Resource; ancestor = ancestor.Parent)
                     {
-                        if (ancestor.Value is Extension { Url: { } url } && (url == expression || expression.StartsWith(url + "#", StringComparison.Ordinal)))
+                        if (ancestor.Value is Extension { Url: { } url }
+                            && expression.StartsWith(url, StringComparison.Ordinal) && (expression.Length == url.Length || expression[url.Length] == '#'))
                         {
-                            return;
+                            return true;
                         }
                     }
 
@@ -1379,15 +1454,14 @@ internal sealed class InstanceWalker
                 case StructureDefinition.ExtensionContextType.Fhirpath:
                     if (FhirPathContextMatches(expression, host))
                     {
-                        return;
+                        return true;
                     }
 
                     break;
             }
         }
 
-        Report(node, IssueSeverity.Error, IssueType.Structure,
-            $"The extension '{extension.Url}' is not allowed on {hostPath} (allowed contexts: {string.Join(", ", contexts.Select(c => c.Expression))})");
+        return false;
     }
 
     /// <summary>
@@ -1547,13 +1621,21 @@ internal sealed class InstanceWalker
         }
 
         var profiles = _validator.TargetTypes(typeRule);
-        if (profiles.Any(p => p.Type is null or "Resource" or "DomainResource"))
+        List<(string Url, string? Type)>? sameType = null;
+        foreach (var profile in profiles)
         {
-            return;
+            if (profile.Type is null or "Resource" or "DomainResource")
+            {
+                return;
+            }
+
+            if (profile.Type == targetType)
+            {
+                (sameType ??= []).Add(profile);
+            }
         }
 
-        var sameType = profiles.Where(p => p.Type == targetType).ToList();
-        if (sameType.Count == 0)
+        if (sameType is null)
         {
             Report(node, IssueSeverity.Error, IssueType.Structure,
                 $"The reference target type '{targetType}' is not allowed for {node.DefinitionPath} (allowed target types: {string.Join(", ", profiles.Select(p => p.Type).Distinct())})");
@@ -1561,7 +1643,15 @@ internal sealed class InstanceWalker
         }
 
         // A target in the same document can be checked against the target profiles (one of them must fit).
-        if (resolved is null || sameType.Any(p => p.Url.StartsWith(CoreBase, StringComparison.Ordinal)))
+        if (resolved is not null)
+        {
+            CheckReferenceTarget(node, literal, resolved, sameType);
+        }
+    }
+
+    private void CheckReferenceTarget(InstanceNode node, string? literal, InstanceNode resolved, List<(string Url, string? Type)> sameType)
+    {
+        if (sameType.Any(p => p.Url.StartsWith(CoreBase, StringComparison.Ordinal)))
         {
             return;
         }

@@ -14,10 +14,11 @@ internal sealed class JsonShapeChecker
 {
     private readonly ModelInspector _inspector = ModelInfo.ModelInspector;
     private readonly List<ValidationIssue> _issues;
-    private readonly byte[]? _source;
+    private readonly ReadOnlyMemory<byte> _source;
+    private readonly Stack<HashSet<string>> _namesPool = new();
     private readonly List<(string Name, int Index)> _path = new(32);
 
-    private JsonShapeChecker(List<ValidationIssue> issues, byte[]? source)
+    private JsonShapeChecker(List<ValidationIssue> issues, ReadOnlyMemory<byte> source)
     {
         _issues = issues;
         _source = source;
@@ -30,7 +31,8 @@ internal sealed class JsonShapeChecker
     /// Checks one resource document; false when it is not a resource at all (not an object, no or unknown resourceType).
     /// Malformed JSON raises <see cref="JsonException"/> (the caller reports it).
     /// </summary>
-    public static bool Check(ReadOnlySpan<byte> json, int maxDepth, List<ValidationIssue> issues, byte[]? source = null)
+    /// <param name="source">The same document, to turn an error's byte offset into line and column (none when empty).</param>
+    public static bool Check(ReadOnlySpan<byte> json, int maxDepth, List<ValidationIssue> issues, ReadOnlyMemory<byte> source = default)
     {
         var checker = new JsonShapeChecker(issues, source);
         var reader = new Utf8JsonReader(json, ReaderOptions(maxDepth));
@@ -108,7 +110,8 @@ internal sealed class JsonShapeChecker
     private void CheckObject(ref Utf8JsonReader reader, ClassMapping mapping, bool isResource)
     {
         var depth = reader.CurrentDepth;
-        HashSet<string>? seen = null;
+        // Property-name sets are reused across objects: one per nesting level in use, not one per object.
+        var seen = _namesPool.Count > 0 ? _namesPool.Pop() : new HashSet<string>(StringComparer.Ordinal);
         Dictionary<string, string>? choicesSeen = null;
         Dictionary<string, PrimitiveArray>? primitiveArrays = null;
         var empty = true;
@@ -121,7 +124,6 @@ internal sealed class JsonShapeChecker
 
             empty = false;
             var name = reader.GetString()!;
-            seen ??= new HashSet<string>(StringComparer.Ordinal);
             if (!seen.Add(name))
             {
                 Report(ref reader, $"Duplicate JSON property '{name}'", name);
@@ -186,6 +188,9 @@ internal sealed class JsonShapeChecker
                 Remember(ref primitiveArrays, elementName, valuePart, isExtensionPart: false);
             }
         }
+
+        seen.Clear();
+        _namesPool.Push(seen);
 
         if (empty && !isResource)
         {
@@ -448,7 +453,7 @@ internal sealed class JsonShapeChecker
         var expression = RenderPath(name, index);
         _issues.Add(new ValidationIssue(OperationOutcome.IssueSeverity.Error, OperationOutcome.IssueType.Structure, message, expression, IssueKind.Structure)
         {
-            Position = _source is null ? null : PositionOf(_source, reader.TokenStartIndex),
+            Position = _source.IsEmpty ? null : PositionOf(_source.Span, reader.TokenStartIndex),
         });
     }
 

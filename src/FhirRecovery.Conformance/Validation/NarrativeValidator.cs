@@ -8,7 +8,7 @@ namespace FhirRecovery.Conformance.Validation;
 /// </summary>
 internal static class NarrativeValidator
 {
-    private const string XhtmlNamespace = "http://www.w3.org/1999/xhtml";
+    internal const string XhtmlNamespace = "http://www.w3.org/1999/xhtml";
 
     private static readonly HashSet<string> AllowedElements = new(StringComparer.Ordinal)
     {
@@ -35,10 +35,64 @@ internal static class NarrativeValidator
         ConformanceLevel = ConformanceLevel.Document,
     };
 
-    /// <summary>Returns a message for each rule the narrative breaks (empty when it is fine).</summary>
-    public static IEnumerable<string> Check(string xhtml)
+    /// <summary>What one reading of a narrative found: broken rules, and its anchors and "#..." links.</summary>
+    public sealed class Findings
     {
-        var problems = new List<string>();
+        public List<string> Problems { get; } = [];
+
+        /// <summary>id and name attributes (created on first use: most narratives have none).</summary>
+        public HashSet<string>? Anchors { get; set; }
+
+        public List<string>? Links { get; set; }
+    }
+
+    /// <summary>Returns a message for each rule the narrative breaks (empty when it is fine).</summary>
+    public static IEnumerable<string> Check(string xhtml) => Analyze(xhtml).Problems;
+
+    /// <summary>Reads the narrative once: txt-1/txt-2 problems, anchors and local links.</summary>
+    public static Findings Analyze(string xhtml)
+    {
+        // Most narratives are plain XHTML that the simple scanner reads without an XmlReader (which costs kilobytes of
+        // buffers per use); anything beyond it (comments, CDATA, other namespaces, entities, errors) goes the full way.
+        var simple = new Findings();
+        if (SimpleXhtmlScanner.TryAnalyze(xhtml, simple, out var hasSimpleText))
+        {
+            if (!hasSimpleText)
+            {
+                simple.Problems.Add(NoTextProblem);
+            }
+
+            return simple;
+        }
+
+        return AnalyzeWithXmlReader(xhtml);
+    }
+
+    private const string NoTextProblem = "txt-2: the narrative must have some non-whitespace content";
+
+    internal static bool IsAllowedElement(ReadOnlySpan<char> name, out string? known) => AllowedElementNames.TryGetValue(name, out known);
+
+    internal static bool IsAllowedAttribute(ReadOnlySpan<char> name, out string? known) => AllowedAttributeNames.TryGetValue(name, out known);
+
+    internal static string ElementNotAllowed(string name) => $"txt-1: the narrative element <{name}> is not allowed (only basic HTML formatting)";
+
+    internal static string AttributeNotAllowed(string name) => $"txt-1: the attribute '{name}' is not allowed in the narrative";
+
+    internal static string ActiveContent(string name) => $"txt-1: active content (javascript: URL in '{name}') is not allowed in the narrative";
+
+    internal static bool IsJavascriptUrl(string value) => value.TrimStart().StartsWith("javascript:", StringComparison.OrdinalIgnoreCase);
+
+    internal static void AddAnchor(Findings findings, string anchor) => (findings.Anchors ??= new HashSet<string>(StringComparer.Ordinal)).Add(anchor);
+
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> AllowedElementNames = AllowedElements.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> AllowedAttributeNames = AllowedAttributes.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    /// <summary>The full reading, with System.Xml (also the reference the simple scanner is tested against).</summary>
+    internal static Findings AnalyzeWithXmlReader(string xhtml)
+    {
+        var findings = new Findings();
+        var problems = findings.Problems;
         var hasText = false;
         try
         {
@@ -64,7 +118,7 @@ internal static class NarrativeValidator
                         }
                         else if (!AllowedElements.Contains(reader.LocalName))
                         {
-                            problems.Add($"txt-1: the narrative element <{reader.LocalName}> is not allowed (only basic HTML formatting)");
+                            problems.Add(ElementNotAllowed(reader.LocalName));
                         }
 
                         if (reader.LocalName == "img")
@@ -72,7 +126,12 @@ internal static class NarrativeValidator
                             hasText = true;
                         }
 
-                        CheckAttributes(reader, problems);
+                        if (reader.HasAttributes)
+                        {
+                            RecordAnchorsAndLinks(reader, findings);
+                            CheckAttributes(reader, problems);
+                        }
+
                         break;
                     case XmlNodeType.Text:
                     case XmlNodeType.CDATA:
@@ -92,54 +151,33 @@ internal static class NarrativeValidator
         catch (XmlException ex)
         {
             problems.Add($"txt-1: the narrative is not well-formed XHTML: {ex.Message}");
-            return problems;
+            return findings;
         }
 
         if (!hasText)
         {
-            problems.Add("txt-2: the narrative must have some non-whitespace content");
+            problems.Add(NoTextProblem);
         }
 
-        return problems;
+        return findings;
     }
 
-    /// <summary>The anchors a narrative defines (id and name attributes) and its "#..." links.</summary>
-    public static (HashSet<string> Anchors, List<string> Links) AnchorsAndLocalLinks(string xhtml)
+    private static void RecordAnchorsAndLinks(XmlReader reader, Findings findings)
     {
-        var anchors = new HashSet<string>(StringComparer.Ordinal);
-        var links = new List<string>();
-        try
+        if (reader.GetAttribute("id") is { } id)
         {
-            using var reader = XmlReader.Create(new StringReader(xhtml), ReaderSettings);
-            while (reader.Read())
-            {
-                if (reader.NodeType != XmlNodeType.Element)
-                {
-                    continue;
-                }
-
-                if (reader.GetAttribute("id") is { } id)
-                {
-                    anchors.Add(id);
-                }
-
-                if (reader.GetAttribute("name") is { } name)
-                {
-                    anchors.Add(name);
-                }
-
-                if (reader.LocalName == "a" && reader.GetAttribute("href") is { } href && href.StartsWith('#'))
-                {
-                    links.Add(href);
-                }
-            }
-        }
-        catch (XmlException)
-        {
-            // Malformed narratives are txt-1's finding; they define no anchors.
+            AddAnchor(findings, id);
         }
 
-        return (anchors, links);
+        if (reader.GetAttribute("name") is { } name)
+        {
+            AddAnchor(findings, name);
+        }
+
+        if (reader.LocalName == "a" && reader.GetAttribute("href") is { } href && href.StartsWith('#'))
+        {
+            (findings.Links ??= []).Add(href);
+        }
     }
 
     /// <summary>Adds the "#id" targets of links and images in a narrative (references to contained resources).</summary>
@@ -187,11 +225,11 @@ internal static class NarrativeValidator
 
             if (!AllowedAttributes.Contains(name))
             {
-                problems.Add($"txt-1: the attribute '{name}' is not allowed in the narrative");
+                problems.Add(AttributeNotAllowed(name));
             }
-            else if ((name is "href" or "src") && reader.Value.TrimStart().StartsWith("javascript:", StringComparison.OrdinalIgnoreCase))
+            else if ((name is "href" or "src") && IsJavascriptUrl(reader.Value))
             {
-                problems.Add($"txt-1: active content (javascript: URL in '{name}') is not allowed in the narrative");
+                problems.Add(ActiveContent(name));
             }
         }
         while (reader.MoveToNextAttribute());

@@ -24,13 +24,8 @@ internal static class PatternMatcher
             return false;
         }
 
-        foreach (var (name, patternContent) in pattern.EnumerateElements())
+        foreach (var (name, patternContent) in ElementsOf(pattern))
         {
-            if (patternContent is null)
-            {
-                continue;
-            }
-
             if (!value.TryGetValue(name, out var valueContent) || valueContent is null)
             {
                 return false;
@@ -58,6 +53,14 @@ internal static class PatternMatcher
         return true;
     }
 
+    // Patterns come from definitions and are matched against many values: their elements are listed once.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Base, KeyValuePair<string, object>[]> PatternElements = new();
+
+    private static KeyValuePair<string, object>[] ElementsOf(Base pattern) =>
+        PatternElements.TryGetValue(pattern, out var known)
+            ? known
+            : PatternElements.GetValue(pattern, p => p.EnumerateElements().Where(e => e.Value is not null).ToArray());
+
     /// <summary>Whether the instance content (one value or a list) has a value matching the pattern item.</summary>
     private static bool AnyMatches(object valueContent, Base patternItem)
     {
@@ -66,11 +69,14 @@ internal static class PatternMatcher
             return Matches(single, patternItem);
         }
 
-        foreach (var value in (IEnumerable)valueContent)
+        if (valueContent is IList list)
         {
-            if (value is Base item && Matches(item, patternItem))
+            for (var i = 0; i < list.Count; i++)
             {
-                return true;
+                if (list[i] is Base item && Matches(item, patternItem))
+                {
+                    return true;
+                }
             }
         }
 

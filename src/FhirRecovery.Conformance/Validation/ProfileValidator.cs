@@ -75,6 +75,9 @@ public sealed class ProfileValidator
 
     internal SliceDiscriminators Discriminators { get; }
 
+    /// <summary>Rules beyond the StructureDefinitions, run after the walk (e.g. a QuestionnaireResponse against its Questionnaire).</summary>
+    public ResourceChecks Checks { get; } = new();
+
     /// <summary>Validates a resource that is already a POCO (no JSON/XML representation checks).</summary>
     public ValidationResult Validate(Resource resource, IEnumerable<string>? profiles = null)
     {
@@ -157,10 +160,18 @@ public sealed class ProfileValidator
             span = span[3..];
         }
 
+        // The plain JSON of nearly all resources is read directly (several times faster), and has nothing the shape
+        // check would report. The rest is shape-checked and read by Firely's lenient reader, which keeps its oddities.
+        if (PocoJsonReader.TryRead(span, JsonShapeChecker.ReaderOptions(Settings.MaxJsonDepth)) is { } plain)
+        {
+            return plain;
+        }
+
         bool isResource;
         try
         {
-            isResource = JsonShapeChecker.Check(span, Settings.MaxJsonDepth, issues, span.ToArray());
+            var bom = content.Length - span.Length;
+            isResource = JsonShapeChecker.Check(span, Settings.MaxJsonDepth, issues, content[bom..]);
         }
         catch (JsonException ex)
         {
@@ -285,6 +296,7 @@ public sealed class ProfileValidator
         try
         {
             walker.ValidateResource(root, profiles?.ToList() ?? []);
+            Checks.Run(resource, root.Path, session.Add);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException and not StackOverflowException)
         {
@@ -296,7 +308,7 @@ public sealed class ProfileValidator
 
     /// <summary>The compiled definition of a canonical (snapshot generated on first use), or null when unknown.</summary>
     internal CompiledStructure? StructureFor(string canonical) =>
-        _structures.GetOrAdd(canonical, url => new Lazy<CompiledStructure?>(() =>
+        (_structures.TryGetValue(canonical, out var known) ? known : _structures.GetOrAdd(canonical, url => new Lazy<CompiledStructure?>(() =>
         {
             StructureDefinition? sd;
             try
@@ -326,13 +338,13 @@ public sealed class ProfileValidator
                 sd.AddAnnotation(compiled);
                 return compiled;
             }
-        })).Value;
+        }))).Value;
 
     private readonly ConcurrentDictionary<(ElementRule, CompiledStructure), Dictionary<string, ElementRule>> _mergedChildren = new();
 
     /// <summary>A choice element's own child rules laid over those of the instance's type, made once per pair.</summary>
     internal Dictionary<string, ElementRule> MergedChildren(ElementRule rule, CompiledStructure typeStructure) =>
-        _mergedChildren.GetOrAdd((rule, typeStructure), key =>
+        _mergedChildren.TryGetValue((rule, typeStructure), out var known) ? known : _mergedChildren.GetOrAdd((rule, typeStructure), key =>
         {
             var merged = new Dictionary<string, ElementRule>(key.Item2.Root.Children, StringComparer.Ordinal);
             foreach (var (name, child) in key.Item1.Children)
@@ -348,13 +360,31 @@ public sealed class ProfileValidator
     private readonly ConcurrentDictionary<TypeRule, IReadOnlyList<(string Url, string? Type)>> _targetTypes = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>A Coding.system that is the canonical of a value set and of no code system (a common mistake).</summary>
-    internal bool IsValueSetNotCodeSystem(string system) =>
-        _valueSetNotCodeSystem.GetOrAdd(system, url =>
-            Definitions.FindEntry(url) is { ResourceType: "ValueSet" } && !Definitions.EntriesOf("CodeSystem").Any(e => e.Url == url));
+    internal bool IsValueSetNotCodeSystem(string system)
+    {
+        if (_valueSetNotCodeSystem.TryGetValue(system, out var known))
+        {
+            return known;
+        }
+
+        var answer = Definitions.FindEntry(system) is { ResourceType: "ValueSet" } && !IsCodeSystem(system);
+
+        // Bounded: the systems of real data are few, but input could name endlessly many.
+        if (_valueSetNotCodeSystem.Count < MaxCachedSystems)
+        {
+            _valueSetNotCodeSystem[system] = answer;
+        }
+
+        return answer;
+    }
+
+    private const int MaxCachedSystems = 10_000;
+
+    private bool IsCodeSystem(string url) => Definitions.EntriesOf("CodeSystem").Any(e => e.Url == url);
 
     /// <summary>The target profiles of a Reference type with the resource type each constrains, worked out once.</summary>
     internal IReadOnlyList<(string Url, string? Type)> TargetTypes(TypeRule typeRule) =>
-        _targetTypes.GetOrAdd(typeRule, rule => rule.TargetProfiles.Select(t => (t, TypeOfProfile(t))).ToList());
+        _targetTypes.TryGetValue(typeRule, out var known) ? known : _targetTypes.GetOrAdd(typeRule, rule => rule.TargetProfiles.Select(t => (t, TypeOfProfile(t))).ToList());
 
     /// <summary>ImplementationGuide.global profiles of the loaded guides (the core has none).</summary>
     internal IEnumerable<string> GlobalProfilesFor(string resourceType) => _globalProfiles.Value[resourceType];
@@ -369,15 +399,27 @@ public sealed class ProfileValidator
             .ToLookup(g => g.Type!.Value.GetLiteral(), g => g.Profile!);
 
     private readonly ConcurrentDictionary<string, CompiledStructure?> _typeStructures = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<(ElementRule, CompiledStructure), IReadOnlyList<ConstraintRule>> _typeOnlyConstraints = new();
+    private readonly ConcurrentDictionary<(ElementRule, CompiledStructure), ConstraintRule[]> _typeOnlyConstraints = new();
 
     internal CompiledStructure? StructureForType(string typeName) =>
-        _typeStructures.GetOrAdd(typeName, name => StructureFor(DefinitionResolver.CoreStructureDefinitionBase + name));
+        _typeStructures.TryGetValue(typeName, out var known)
+            ? known
+            : _typeStructures.GetOrAdd(typeName, name => StructureFor(DefinitionResolver.CoreStructureDefinitionBase + name));
 
     /// <summary>The invariants of a type's root that the element's own definition does not already carry.</summary>
-    internal IReadOnlyList<ConstraintRule> TypeOnlyConstraints(ElementRule rule, CompiledStructure typeStructure) =>
-        _typeOnlyConstraints.GetOrAdd((rule, typeStructure), key =>
-            key.Item2.Root.Constraints.Where(c => key.Item1.Constraints.All(own => own.Key != c.Key)).ToList());
+    internal ConstraintRule[] TypeOnlyConstraints(ElementRule rule, CompiledStructure typeStructure)
+    {
+        // An element nearly always meets values of one type: the last answer is kept on the rule itself.
+        if (rule.TypeOnlyConstraints is { } last && ReferenceEquals(last.Type, typeStructure))
+        {
+            return last.Constraints;
+        }
+
+        var constraints = _typeOnlyConstraints.GetOrAdd((rule, typeStructure), key =>
+            key.Item2.Root.Constraints.Where(c => key.Item1.Constraints.All(own => own.Key != c.Key)).ToArray());
+        rule.TypeOnlyConstraints = new TypeOnlyConstraintSet(typeStructure, constraints);
+        return constraints;
+    }
 
     /// <summary>The type a profile constrains (from the index, without parsing), or null when unknown.</summary>
     internal string? TypeOfProfile(string canonical)
@@ -413,13 +455,22 @@ public enum CodeCheckOutcome
 /// <summary>The answer of a binding check; on Valid, a message means a display warning.</summary>
 public readonly record struct CodeCheck(CodeCheckOutcome Outcome, string? Message = null)
 {
-    /// <summary>A CodeableConcept is valid when any of its codings is; unknown when none is valid but some cannot be decided.</summary>
-    public static CodeCheck Combine(IEnumerable<CodeCheck> checks)
+    /// <summary>
+    /// A CodeableConcept is valid when any of its codings (those with a code) is; unknown when none is valid but some
+    /// cannot be decided. A loop, not a query: this runs for every coded element.
+    /// </summary>
+    public static CodeCheck ForCodings(IBindingChecker codes, string valueSet, List<Coding> codings)
     {
         CodeCheck? unknown = null;
         CodeCheck? invalid = null;
-        foreach (var check in checks)
+        foreach (var coding in codings)
         {
+            if (coding.Code is null)
+            {
+                continue;
+            }
+
+            var check = codes.Check(valueSet, coding.System, coding.Code, coding.Display);
             switch (check.Outcome)
             {
                 case CodeCheckOutcome.Valid:

@@ -12,6 +12,9 @@ internal sealed class SliceDiscriminators(ProfileValidator validator)
 {
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Func<Base, Base, List<Base>?>?> NativePaths = new(StringComparer.Ordinal);
 
+    // Discriminator definitions depend only on the slice and the path: found once, not per value tested.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(ElementRule Slice, string Path), ElementRule?> _definitions = new();
+
     public bool Matches(InstanceWalker walker, InstanceNode node, ElementRule slice, ElementDefinition.DiscriminatorType type, string path)
     {
         if (type == ElementDefinition.DiscriminatorType.Type && path.EndsWith("resolve()", StringComparison.Ordinal))
@@ -19,110 +22,138 @@ internal sealed class SliceDiscriminators(ProfileValidator validator)
             return ReferenceTargetTypeMatches(node, slice, path);
         }
 
-        var definition = FindDefinition(slice, path);
-        var values = SelectValues(node, path);
-        switch (type)
+        if (!_definitions.TryGetValue((slice, path), out var definition))
         {
-            case ElementDefinition.DiscriminatorType.Value:
-            case ElementDefinition.DiscriminatorType.Pattern:
-                if (definition is null)
-                {
-                    return false;
-                }
-
-                if (definition.Max == 0)
-                {
-                    // The slice forbids the element: it matches the values that leave it out.
-                    return values.Count == 0;
-                }
-
-                if (definition.Fixed is { } fixedValue)
-                {
-                    return values.Any(v => type == ElementDefinition.DiscriminatorType.Value ? v.Value.IsExactly(fixedValue) : PatternMatcher.Matches(v.Value, fixedValue));
-                }
-
-                if (definition.Pattern is { } pattern)
-                {
-                    return values.Any(v => PatternMatcher.Matches(v.Value, pattern));
-                }
-
-                // R4 also lets a value discriminator point at an element with a required binding.
-                if (definition.Binding is { Strength: BindingStrength.Required, ValueSet: { } valueSet } && validator.Bindings is { } bindings)
-                {
-                    return values.Any(v => InValueSet(bindings, valueSet, v.Value));
-                }
-
-                // The slice sets no value at this path (e.g. it leaves a sub-code open): it does not constrain it.
-                return true;
-
-            case ElementDefinition.DiscriminatorType.Exists:
-                if (definition is null)
-                {
-                    return values.Count == 0;
-                }
-
-                if (definition.Max == 0)
-                {
-                    return values.Count == 0;
-                }
-
-                return definition.Min > 0 ? values.Count > 0 : true;
-
-            case ElementDefinition.DiscriminatorType.Type:
-                if (definition is null)
-                {
-                    return false;
-                }
-
-                if (values.Count == 0)
-                {
-                    return definition.Min == 0;
-                }
-
-                var codes = EffectiveTypes(definition).ToHashSet(StringComparer.Ordinal);
-                return values.All(v => codes.Contains(v.Value.TypeName) || (v.Value is Resource && codes.Contains("Resource")));
-
-            case ElementDefinition.DiscriminatorType.Profile:
-                if (definition is null)
-                {
-                    return false;
-                }
-
-                var isResolve = path.EndsWith("resolve()", StringComparison.Ordinal);
-                var profiles = definition.Types.SelectMany(t => isResolve ? t.TargetProfiles : t.Profiles).Distinct().ToList();
-                if (profiles.Count == 0)
-                {
-                    // The slice puts no profile on this path, so it does not tell slices apart.
-                    return true;
-                }
-
-                if (values.Count == 0)
-                {
-                    return definition.Min == 0;
-                }
-
-                // The value must at least be of one of the slice's types before its profiles are considered.
-                var allowedTypes = isResolve
-                    ? profiles.Select(validator.TypeOfProfile).OfType<string>().ToHashSet(StringComparer.Ordinal)
-                    : definition.Types.Select(t => t.Code).ToHashSet(StringComparer.Ordinal);
-                if (allowedTypes.Count > 0 && !allowedTypes.Contains("Resource")
-                    && values.Any(v => !allowedTypes.Contains(v.Value.TypeName)))
-                {
-                    return false;
-                }
-
-                var structures = profiles.Select(validator.StructureFor).OfType<CompiledStructure>().ToList();
-                if (structures.Count == 0)
-                {
-                    // None of the slice's profiles is available here: the discriminator cannot tell, so it does not exclude.
-                    return true;
-                }
-
-                return values.All(v => structures.Any(s => walker.ConformsToStructure(v, s)));
-
-            default:
-                return false;
+            definition = _definitions.GetOrAdd((slice, path), FindDefinition(slice, path));
         }
+
+        // Each kind in its own method: lambdas capturing locals would otherwise cost an allocation on every call.
+        // The selected values are scratch lists, valid while this scope lasts.
+        using var scratch = FragmentInvariant.EnterScratch();
+        return type switch
+        {
+            ElementDefinition.DiscriminatorType.Value or ElementDefinition.DiscriminatorType.Pattern =>
+                MatchesValue(definition, SelectBases(node, path), type == ElementDefinition.DiscriminatorType.Value),
+            ElementDefinition.DiscriminatorType.Exists => MatchesExists(definition, SelectBases(node, path)),
+            ElementDefinition.DiscriminatorType.Type => definition is not null && MatchesType(definition, SelectBases(node, path)),
+            ElementDefinition.DiscriminatorType.Profile => definition is not null && MatchesProfile(walker, node, definition, path),
+            _ => false,
+        };
+    }
+
+    private bool MatchesValue(ElementRule? definition, List<Base> values, bool exact)
+    {
+        if (definition is null)
+        {
+            return false;
+        }
+
+        if (definition.Max == 0)
+        {
+            // The slice forbids the element: it matches the values that leave it out.
+            return values.Count == 0;
+        }
+
+        if (definition.Fixed is { } fixedValue)
+        {
+            foreach (var v in values)
+            {
+                if (exact ? v.IsExactly(fixedValue) : PatternMatcher.Matches(v, fixedValue))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        if (definition.Pattern is { } pattern)
+        {
+            foreach (var v in values)
+            {
+                if (PatternMatcher.Matches(v, pattern))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        // R4 also lets a value discriminator point at an element with a required binding.
+        if (definition.Binding is { Strength: BindingStrength.Required, ValueSet: { } valueSet } && validator.Bindings is { } bindings)
+        {
+            foreach (var v in values)
+            {
+                if (InValueSet(bindings, valueSet, v))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        // The slice sets no value at this path (e.g. it leaves a sub-code open): it does not constrain it.
+        return true;
+    }
+
+    private static bool MatchesExists(ElementRule? definition, List<Base> values)
+    {
+        if (definition is null || definition.Max == 0)
+        {
+            return values.Count == 0;
+        }
+
+        return definition.Min <= 0 || values.Count > 0;
+    }
+
+    private static bool MatchesType(ElementRule definition, List<Base> values)
+    {
+        if (values.Count == 0)
+        {
+            return definition.Min == 0;
+        }
+
+        var codes = EffectiveTypes(definition).ToHashSet(StringComparer.Ordinal);
+        return values.All(v => codes.Contains(v.TypeName) || (v is Resource && codes.Contains("Resource")));
+    }
+
+    private bool MatchesProfile(InstanceWalker walker, InstanceNode node, ElementRule definition, string path)
+    {
+        // Only profile discriminators validate the selected values, so only they need instance nodes.
+        var nodes = SelectValues(node, path);
+        var isResolve = path.EndsWith("resolve()", StringComparison.Ordinal);
+        var profiles = definition.Types.SelectMany(t => isResolve ? t.TargetProfiles : t.Profiles).Distinct().ToList();
+        if (profiles.Count == 0)
+        {
+            // The slice puts no profile on this path, so it does not tell slices apart.
+            return true;
+        }
+
+        if (nodes.Count == 0)
+        {
+            return definition.Min == 0;
+        }
+
+        // The value must at least be of one of the slice's types before its profiles are considered.
+        var allowedTypes = isResolve
+            ? profiles.Select(validator.TypeOfProfile).OfType<string>().ToHashSet(StringComparer.Ordinal)
+            : definition.Types.Select(t => t.Code).ToHashSet(StringComparer.Ordinal);
+        if (allowedTypes.Count > 0 && !allowedTypes.Contains("Resource")
+            && nodes.Any(v => !allowedTypes.Contains(v.Value.TypeName)))
+        {
+            return false;
+        }
+
+        var structures = profiles.Select(validator.StructureFor).OfType<CompiledStructure>().ToList();
+        if (structures.Count == 0)
+        {
+            // None of the slice's profiles is available here: the discriminator cannot tell, so it does not exclude.
+            return true;
+        }
+
+        return nodes.All(v => structures.Any(s => walker.ConformsToStructure(v, s)));
     }
 
     /// <summary>
@@ -161,7 +192,7 @@ internal sealed class SliceDiscriminators(ProfileValidator validator)
     /// </summary>
     internal static IEnumerable<string> EffectiveTypes(ElementRule rule)
     {
-        if (rule.IsChoice && rule.Max == 1 && rule.Slicing?.Slices.FirstOrDefault(s => s.Min >= 1 && s.Types.Count > 0) is { } forced)
+        if (rule.IsChoice && rule.Max == 1 && rule.Slicing?.Slices.FirstOrDefault(s => s.Min >= 1 && s.Types.Length > 0) is { } forced)
         {
             return forced.Types.Select(t => t.Code);
         }
@@ -176,6 +207,25 @@ internal sealed class SliceDiscriminators(ProfileValidator validator)
         PrimitiveType { JsonValue: string code } => bindings.Check(valueSet, null, code, null).Outcome == CodeCheckOutcome.Valid,
         _ => false,
     };
+
+    /// <summary>The values a discriminator path selects, as plain values (no instance nodes): the common, cheap case.</summary>
+    private List<Base> SelectBases(InstanceNode node, string path)
+    {
+        if (path == "$this")
+        {
+            return [node.Value];
+        }
+
+        var expression = path.StartsWith("$this.", StringComparison.Ordinal) ? path[6..] : path;
+        if (!path.EndsWith("resolve()", StringComparison.Ordinal)
+            && NativePaths.GetOrAdd(expression, FragmentInvariant.TryCompilePath) is { } native
+            && native(node.Value, node.Scope.Resource) is { } selected)
+        {
+            return selected;
+        }
+
+        return SelectValues(node, path).Select(v => v.Value).ToList();
+    }
 
     /// <summary>The values the discriminator path selects from <paramref name="node"/>.</summary>
     private List<InstanceNode> SelectValues(InstanceNode node, string path)
@@ -198,6 +248,7 @@ internal sealed class SliceDiscriminators(ProfileValidator validator)
         var expression = path.StartsWith("$this.", StringComparison.Ordinal) ? path[6..] : path;
 
         // Most discriminator paths are member paths: select natively, without building Firely nodes.
+        using var scratch = FragmentInvariant.EnterScratch();
         if (NativePaths.GetOrAdd(expression, FragmentInvariant.TryCompilePath) is { } native
             && native(node.Value, node.Scope.Resource) is { } selected)
         {
@@ -265,7 +316,7 @@ internal sealed class SliceDiscriminators(ProfileValidator validator)
             if (segment.StartsWith("ofType(", StringComparison.Ordinal))
             {
                 var typeName = Argument(segment);
-                current = current.Slicing?.Slices.FirstOrDefault(s => s.Types.Count == 1 && s.Types[0].Code == typeName) ?? current;
+                current = current.Slicing?.Slices.FirstOrDefault(s => s.Types.Length == 1 && s.Types[0].Code == typeName) ?? current;
                 continue;
             }
 

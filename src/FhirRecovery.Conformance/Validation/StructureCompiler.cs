@@ -183,8 +183,8 @@ internal sealed class StructureCompiler
             ContentReference = ed.ContentReference,
             IsModifier = ed.IsModifier == true,
         };
-        rule.Types = ed.Type.Select(ToTypeRule).Where(t => t.Code.Length > 0).ToList();
-        rule.Constraints = ed.Constraint.Select(CompileConstraint).ToList();
+        rule.Types = ed.Type.Select(ToTypeRule).Where(t => t.Code.Length > 0).ToArray();
+        rule.Constraints = ed.Constraint.Select(CompileConstraint).ToArray();
         if (ed.Slicing is { } slicing)
         {
             rule.Slicing = new SlicingRule
@@ -192,7 +192,7 @@ internal sealed class StructureCompiler
                 Discriminators = slicing.Discriminator
                     .Where(d => d.Type is not null && d.Path is not null)
                     .Select(d => (d.Type!.Value, d.Path!))
-                    .ToList(),
+                    .ToArray(),
                 Ordered = slicing.Ordered == true,
                 Rules = slicing.Rules ?? ElementDefinition.SlicingRules.Open,
             };

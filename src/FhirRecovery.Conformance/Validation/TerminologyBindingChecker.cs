@@ -19,14 +19,27 @@ public sealed class TerminologyBindingChecker(TerminologyService terminology) : 
             return new CodeCheck(CodeCheckOutcome.Unknown, ex.Message);
         }
 
-        var label = system is null ? $"'{code}'" : $"'{system}#{code}'";
         return result.Outcome switch
         {
-            CodeValidity.Valid => new CodeCheck(CodeCheckOutcome.Valid,
-                result.Issues.FirstOrDefault(i => i.Severity == OperationOutcome.IssueSeverity.Warning)?.Message),
+            CodeValidity.Valid => new CodeCheck(CodeCheckOutcome.Valid, FirstWarning(result)),
             CodeValidity.Invalid => new CodeCheck(CodeCheckOutcome.Invalid,
-                $"The code {label} is not in the value set {valueSet}{(result.Message is { } m ? ": " + m : "")}"),
-            _ => new CodeCheck(CodeCheckOutcome.Unknown, result.Message ?? $"The code {label} cannot be checked locally"),
+                $"The code {Label(system, code)} is not in the value set {valueSet}{(result.Message is { } m ? ": " + m : "")}"),
+            _ => new CodeCheck(CodeCheckOutcome.Unknown, result.Message ?? $"The code {Label(system, code)} cannot be checked locally"),
         };
+    }
+
+    private static string Label(string? system, string code) => system is null ? $"'{code}'" : $"'{system}#{code}'";
+
+    private static string? FirstWarning(ValidateCodeResult result)
+    {
+        foreach (var issue in result.Issues)
+        {
+            if (issue.Severity == OperationOutcome.IssueSeverity.Warning)
+            {
+                return issue.Message;
+            }
+        }
+
+        return null;
     }
 }

@@ -154,35 +154,49 @@ internal readonly record struct ReferenceParts(string? Base, string? Type, strin
             return default;
         }
 
-        var question = reference.IndexOf('?');
+        var text = reference.AsSpan();
+        var question = text.IndexOf('?');
         if (question >= 0)
         {
-            reference = reference[..question];
+            text = text[..question];
         }
 
-        var segments = reference.Split('/');
-        string? version = null;
-        var end = segments.Length;
-        if (end >= 4 && segments[end - 2] == "_history")
+        // Only the last four slashes matter: [base/]Type/id[/_history/version]. Scanned from the end, without splitting.
+        Span<int> slashes = stackalloc int[4];
+        var count = 0;
+        for (var i = text.Length - 1; i >= 0 && count < slashes.Length; i--)
         {
-            version = segments[end - 1];
-            end -= 2;
+            if (text[i] == '/')
+            {
+                slashes[count++] = i;
+            }
         }
 
-        if (end < 2)
+        ReadOnlySpan<char> Segment(ReadOnlySpan<char> all, ReadOnlySpan<int> at, int fromEnd) =>
+            all[(fromEnd < count ? at[fromEnd] + 1 : 0)..(fromEnd == 0 ? all.Length : at[fromEnd - 1])];
+
+        string? version = null;
+        var offset = 0;
+        if (count >= 3 && Segment(text, slashes, 1).SequenceEqual("_history"))
+        {
+            version = Segment(text, slashes, 0).ToString();
+            offset = 2;
+        }
+
+        if (offset + 1 > count)
         {
             return default;
         }
 
-        var type = segments[end - 2];
-        var id = segments[end - 1];
+        var type = Segment(text, slashes, offset + 1);
+        var id = Segment(text, slashes, offset);
         if (type.Length == 0 || !char.IsUpper(type[0]) || id.Length == 0)
         {
             return default;
         }
 
-        var @base = end > 2 ? string.Join('/', segments[..(end - 2)]) : null;
-        return new ReferenceParts(@base, type, id, version);
+        var @base = offset + 1 < count ? text[..slashes[offset + 1]].ToString() : null;
+        return new ReferenceParts(@base, type.ToString(), id.ToString(), version);
     }
 
     /// <summary>The service base of a RESTful fullUrl ("http://x/fhir" of "http://x/fhir/Patient/1"), else null.</summary>

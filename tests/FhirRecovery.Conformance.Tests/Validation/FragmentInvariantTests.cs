@@ -67,6 +67,20 @@ public sealed class FragmentInvariantTests
 
         Assert.True(decided > 10_000, $"only {decided} evaluations were decided natively");
         Assert.True(disagreements.Count == 0, string.Join("\n", disagreements));
+
+        // Intermediate results are borrowed lists: every evaluation gave its lists back.
+        Assert.Equal(0, FragmentInvariant.ScratchListsInUse);
+    }
+
+    [Fact]
+    public void Validating_leaves_no_scratch_lists_borrowed()
+    {
+        foreach (var resource in SampleResources().Take(60))
+        {
+            TestProfiles.Validator.Validate(resource);
+        }
+
+        Assert.Equal(0, FragmentInvariant.ScratchListsInUse);
     }
 
     [Theory]

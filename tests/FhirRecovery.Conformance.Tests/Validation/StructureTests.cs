@@ -45,6 +45,9 @@ public sealed class StructureTests
         response["item"]!.AsArray().Add(JsonNode.Parse("""
             { "linkId": "group", "item": [ { "linkId": "inner", "answer": [ { "valueString": "fine", "item": [ { "linkId": "deepest", "answer": [ { "valueBoolean": true } ] } ] } ] } ] }
             """));
+        // A questionnaire not known here (only a warning): this test is about the structural walk, and the check-in
+        // questionnaire has no such items (QuestionnaireResponseRuleTests covers answers against the questionnaire).
+        response["questionnaire"] = "https://fhirrecovery.org/fhir/Questionnaire/structure-test|1";
 
         var result = Validate.Json(response);
 
