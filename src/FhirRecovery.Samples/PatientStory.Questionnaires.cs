@@ -53,8 +53,11 @@ internal sealed partial class PatientStory
                 Item("goal-text", new FhirString(template.Text)),
                 Item("goal-why", new FhirString(template.Why)),
                 Item("life-domain", template.LifeDomains.Select(d => (DataType)Codes.LifeDomain(d).ToCoding()).ToArray()),
+                Item("recovery-domain", RecoveryFramework.Domain(template.Domain).ToCoding()),
+                Item("recovery-theme", RecoveryFramework.Theme(template.Theme).ToCoding()),
                 Item("priority", Codes.GoalPriority(priority).ToCoding()),
-                Item("target-date", new Date(FhirBuild.Date(due)))),
+                Item("target-date", new Date(FhirBuild.Date(due))),
+                Item("starting-point", new Integer(StartingPoint(state)))),
             Group("help",
                 Item("strengths", new FhirString(template.Strength.Description)),
                 Item("supports", new FhirString(template.Support.Description)),
@@ -76,6 +79,7 @@ internal sealed partial class PatientStory
         response.Item =
         [
             Item("goal", FhirBuild.Ref("Goal", state.Id)),
+            Item("progress", new Integer(Progress(state, visit))),
             Item("attainment", new Integer(state.Level)),
             Item("what-helped", new FhirString(_random.Pick(Phrases.WhatHelped))),
         ];
@@ -111,6 +115,60 @@ internal sealed partial class PatientStory
             Group("qpr", scores.Select((score, i) => Item($"qpr-{i + 1:D2}", Codes.AgreementScale(score).ToCoding())).ToArray()),
             Item("total", new Integer(total)),
         ];
+        return response;
+    }
+
+    /// <summary>Where the person puts a new goal on the 0-10 progress scale: mostly near the start.</summary>
+    private int StartingPoint(GoalState state) => SampleRandom.For(_seed, _index, 40 + state.Number).Between(0, 3);
+
+    /// <summary>The 0-10 progress rating at a review: moves with the goal attainment level, clamped to the scale.</summary>
+    private int Progress(GoalState state, int visit) => Math.Clamp(StartingPoint(state) + visit + (2 * state.Level), 0, 10);
+
+    /// <summary>
+    /// The CHIME recovery processes check at the QPR-15's times: one 0-4 score per process drifting upwards with the
+    /// visits, from a stream of its own (so the rest of the story does not change); the total is their sum (0-20).
+    /// </summary>
+    private QuestionnaireResponse CreateChimeCheck(int visit)
+    {
+        var random = SampleRandom.For(_seed, _index, 20 + visit);
+        var mean = Math.Min(3.5, 1.4 + (SampleRandom.For(_seed, _index, 2).NextDouble() * 1.2) + (visit * 0.15));
+        string[] processes = ["connectedness", "hope-and-optimism", "identity", "meaning-in-life", "empowerment"];
+        var scores = processes.Select(_ => Math.Clamp((int)Math.Round(mean + (random.NextGaussian() * 0.8)), 0, 4)).ToList();
+        var response = Response($"{_pid}-chime-{visit}", Ig.Questionnaires.ChimeCheck, _visits[visit].AddMinutes(-15), FhirBuild.Ref("Patient", _pid),
+            $"{_person.Name}'s CHIME recovery processes check, {FhirBuild.Readable(_visits[visit])}: "
+            + string.Join(", ", processes.Select((p, i) => $"{Codes.Chime(p).Display.ToLowerInvariant()} {scores[i]}")) + $"; total {scores.Sum()} of 20.", null);
+        response.Item =
+        [
+            Group("processes", processes.Select((p, i) => Item($"chime-{p}", Codes.AgreementScale(scores[i]).ToCoding())).ToArray()),
+            Item("total", new Integer(scores.Sum())),
+        ];
+        return response;
+    }
+
+    /// <summary>
+    /// The recovery-oriented support self-assessment at the last visit: one 0-4 score per theme of the framework. As in
+    /// the review behind the project, people experience personally defined recovery and the working relationship as
+    /// better supported than citizenship and organisational commitment. Domain scores and total are the sums.
+    /// </summary>
+    private QuestionnaireResponse CreateSelfAssessment(int visit)
+    {
+        var random = SampleRandom.For(_seed, _index, 30);
+        (string Domain, double Mean, string[] Themes)[] domains =
+        [
+            ("promoting-citizenship", 1.8, ["seeing-beyond-service-user", "service-user-rights", "social-inclusion", "meaningful-occupation"]),
+            ("organisational-commitment", 2.0, ["recovery-vision", "workplace-support-structures", "quality-improvement", "care-pathway", "workforce-planning"]),
+            ("supporting-personally-defined-recovery", 2.9, ["individuality", "informed-choice", "peer-support", "strengths-focus", "holistic-approach"]),
+            ("working-relationship", 3.0, ["partnership", "inspiring-hope"]),
+        ];
+        var scores = domains.Select(d => d.Themes.Select(_ => Math.Clamp((int)Math.Round(d.Mean + (random.NextGaussian() * 0.9)), 0, 4)).ToList()).ToList();
+        var sums = scores.Select(s => s.Sum()).ToList();
+        var response = Response($"{_pid}-self-assessment-{visit}", Ig.Questionnaires.SelfAssessment, _visits[visit].AddMinutes(-10), FhirBuild.Ref("Patient", _pid),
+            $"{_person.Name}'s view of how recovery-oriented the support was, {FhirBuild.Readable(_visits[visit])}: "
+            + string.Join(", ", domains.Select((d, i) => $"{RecoveryFramework.Domain(RecoveryFramework.DomainOf(d.Themes[0])).Display.ToLowerInvariant()} {sums[i]} of {4 * d.Themes.Length}"))
+            + $"; total {sums.Sum()} of 64.", null);
+        var items = domains.Select((d, i) => Group(d.Domain, d.Themes.Select((t, j) => Item($"theme-{t}", Codes.AgreementScale(scores[i][j]).ToCoding())).ToArray())).ToList();
+        items.Add(Group("scores", [.. domains.Select((d, i) => Item($"score-{d.Domain}", new Integer(sums[i]))), Item("score-total", new Integer(sums.Sum()))]));
+        response.Item = items;
         return response;
     }
 
@@ -165,6 +223,7 @@ internal sealed partial class PatientStory
             Item("mode", preferences.Modes.Select(m => (DataType)Codes.PeerPreference(m).ToCoding()).ToArray()),
             Item("language", Codes.Language(_person.Language).ToCoding()),
         };
+        items.Add(Item("gender-preference", new FhirBoolean(preferences.PeerGender is not null)));
         if (preferences.PeerGender is { } gender)
         {
             items.Add(Item("peer-gender", Codes.GenderIdentity(gender).ToCoding()));
@@ -191,6 +250,8 @@ internal sealed partial class PatientStory
             items.Add(Item("anything-else", new FhirString(note)));
         }
 
+        // The referral is only made with the person's consent (its Consent resource records the same decision).
+        items.Add(Group("consent", Item("consent-share", new FhirBoolean(true))));
         response.Item = items;
         return response;
     }

@@ -221,6 +221,7 @@ internal sealed partial class PatientStory
                 }
 
                 Emit(0, CreateQpr(0));
+                Emit(0, CreateChimeCheck(0));
             }
             else
             {
@@ -234,6 +235,13 @@ internal sealed partial class PatientStory
                 if (visit == LastVisit || (LastVisit >= 4 && visit == LastVisit / 2))
                 {
                     Emit(visit, CreateQpr(visit));
+                    Emit(visit, CreateChimeCheck(visit));
+                }
+
+                // How recovery-oriented the support felt, once, at the last visit.
+                if (visit == LastVisit)
+                {
+                    Emit(visit, CreateSelfAssessment(visit));
                 }
             }
 

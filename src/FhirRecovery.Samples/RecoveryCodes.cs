@@ -67,8 +67,10 @@ public static class Ig
         public const string Qpr15 = Base + "/Questionnaire/qpr-15|" + Version;
         public const string DailyCheckIn = Base + "/Questionnaire/daily-wellbeing-check-in|" + Version;
         public const string PeerSupportPreferences = Base + "/Questionnaire/peer-support-preferences|" + Version;
+        public const string ChimeCheck = Base + "/Questionnaire/chime-recovery-processes|" + Version;
+        public const string SelfAssessment = Base + "/Questionnaire/recovery-self-assessment|" + Version;
 
-        public static IReadOnlyList<string> All { get; } = [GoalSetting, GoalReview, Qpr15, DailyCheckIn, PeerSupportPreferences];
+        public static IReadOnlyList<string> All { get; } = [GoalSetting, GoalReview, Qpr15, DailyCheckIn, PeerSupportPreferences, ChimeCheck, SelfAssessment];
     }
 
     /// <summary>The policy the referral consents point at (the one the IG's examples use).</summary>

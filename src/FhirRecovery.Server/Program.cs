@@ -1,4 +1,6 @@
 using FhirRecovery.Server.Configuration;
+using FhirRecovery.Server.Mapping;
+using FhirRecovery.Server.Security;
 using FhirRecovery.Server.Startup;
 
 // Before ASP.NET builds any Regex: profiles and invariants bring patterns from outside (see RegexTimeout).
@@ -10,9 +12,14 @@ var builder = WebApplication.CreateBuilder(args);
 var limits = builder.Configuration.GetSection(LimitOptions.Section).Get<LimitOptions>() ?? new LimitOptions();
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBodyBytes);
 builder.Services.AddFhirServer(builder.Configuration);
+builder.Services.AddFhirSecurity(builder.Configuration);
+builder.Services.AddRecoveryWorkflow(builder.Configuration);
+builder.Services.AddRecoveryQuestionnaires();
+builder.Services.AddEhrMapping(builder.Configuration);
 
 var app = builder.Build();
 app.UseFhirServer();
+app.UseFhirSecurity();
 app.Run();
 
 /// <summary>The entry point, visible to the integration tests' WebApplicationFactory.</summary>

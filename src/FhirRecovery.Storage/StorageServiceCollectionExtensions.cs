@@ -2,6 +2,7 @@ using FhirRecovery.Conformance;
 using FhirRecovery.Conformance.Terminology;
 using FhirRecovery.Storage.Compartments;
 using FhirRecovery.Storage.Search;
+using FhirRecovery.Storage.Sql;
 using FhirRecovery.Storage.Terminology;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -40,12 +41,19 @@ public static class StorageServiceCollectionExtensions
             sp.GetRequiredService<ConformanceEngine>().Definitions,
             sp.GetRequiredService<IOptions<StorageOptions>>().Value.CompartmentAdditions?.ToDictionary(
                 c => c.Key, c => (IReadOnlyDictionary<string, string[]>)c.Value)));
-        services.TryAddSingleton<IResourceStore>(sp => Create(
+        services.TryAddSingleton(sp => (RelationalResourceStore)Create(
             sp.GetRequiredService<IOptions<StorageOptions>>().Value,
             sp.GetRequiredService<SearchParameterRegistry>(),
             sp.GetRequiredService<CompartmentDefinitions>(),
             sp.GetService<ICodeExpansion>(),
             sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<IResourceStore>(sp => sp.GetRequiredService<RelationalResourceStore>());
+        // The outbox and the aggregates are further faces of the same store: resolved through IResourceStore when that is
+        // the relational store itself, else (a host decorates IResourceStore) the undecorated instance behind it.
+        services.TryAddSingleton<ISubscriptionOutbox>(sp =>
+            sp.GetRequiredService<IResourceStore>() as ISubscriptionOutbox ?? sp.GetRequiredService<RelationalResourceStore>());
+        services.TryAddSingleton<ISearchAggregation>(sp =>
+            sp.GetRequiredService<IResourceStore>() as ISearchAggregation ?? sp.GetRequiredService<RelationalResourceStore>());
         return services;
     }
 

@@ -21,6 +21,10 @@ public sealed class InProcessServer : IAsyncDisposable
         settings["Storage:ConnectionString"] = $"Data Source={_database}";
         settings["Logging:LogLevel:Default"] = "Warning";
         settings["Logging:Console:FormatterName"] = "simple";
+        // The load verb and sample checks are not about security: anonymous access, no audit trail to slow them.
+        settings["Auth:Mode"] = "None";
+        settings["Audit:Enabled"] = "false";
+        settings["Provenance:Enabled"] = "false";
         _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(host =>
         {
             foreach (var (key, value) in settings)

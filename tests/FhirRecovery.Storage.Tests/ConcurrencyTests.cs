@@ -53,6 +53,22 @@ public abstract class ConcurrencyTests(IStoreProvider provider) : StoreTestBase(
     }
 
     [StoreFact]
+    public async Task A_session_takes_the_write_lock_at_its_first_read_or_write_not_when_it_begins()
+    {
+        // SQLite has one writer at a time: a session that holds the lock before it needs it makes every other writer wait
+        // for the work it does first (index extraction), or for a session that never writes at all.
+        await using var idle = await Store.BeginAsync();
+        await using var late = await Store.BeginAsync();
+        await CreateAsync(TestData.Patient("p1", "Berg", "Ingrid")).WaitAsync(TimeSpan.FromSeconds(5));
+
+        await late.CreateAsync(TestData.Goal("g1", "p1"));
+        await late.CommitAsync();
+        await idle.CommitAsync(); // nothing to commit
+        Assert.Equal(1, (await Store.ReadAsync("Goal", "g1"))!.VersionId);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => idle.ReadAsync("Goal", "g1"));
+    }
+
+    [StoreFact]
     public async Task Parallel_updates_without_a_version_check_all_land_as_consecutive_versions()
     {
         await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() => UpdateAsync(TestData.Goal("g1", "p1", description: $"w{i}")))));

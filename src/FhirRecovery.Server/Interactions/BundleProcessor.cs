@@ -349,9 +349,7 @@ public sealed class BundleProcessor(
         }
 
         var input = interactions.Validation.Check(item.Entry.Resource!, $"{item.Where}.resource");
-        input.Resource.Id = item.TargetId;
-        var version = await session.CreateAsync(input.Resource, cancellationToken);
-        return new WriteResult(StatusCodes.Status201Created, version, input.Warnings);
+        return await interactions.CreateWithIdAsync(session, input, item.TargetId!, cancellationToken);
     }
 
     private async Task<WriteResult> UpdateAsync(IStoreSession session, Work item, CancellationToken cancellationToken)

@@ -13,7 +13,8 @@ namespace FhirRecovery.Server.Interactions;
 /// endpoints implement, each type's search parameters (core and IG), the IG's profiles, the operations and formats.
 /// Built once per process (it depends only on the loaded definitions) and cloned per request.
 /// </summary>
-public sealed class CapabilityStatementBuilder(ConformanceEngine engine, SearchParameterRegistry registry, TimeProvider clock)
+public sealed class CapabilityStatementBuilder(ConformanceEngine engine, SearchParameterRegistry registry, TimeProvider clock,
+    IEnumerable<ICapabilityStatementContributor> contributors)
 {
     /// <summary>Operations, by the type they are on (null: every type), with their OperationDefinitions.</summary>
     public static readonly IReadOnlyList<(string? Type, string Name, string Definition)> Operations =
@@ -56,6 +57,11 @@ public sealed class CapabilityStatementBuilder(ConformanceEngine engine, SearchP
         var statement = (CapabilityStatement)_statement.Value.DeepCopy();
         statement.Implementation ??= new CapabilityStatement.ImplementationComponent();
         statement.Implementation.Url = baseUrl;
+        foreach (var contributor in contributors)
+        {
+            contributor.Contribute(statement, baseUrl);
+        }
+
         return statement;
     }
 

@@ -48,6 +48,20 @@ public sealed class ResourceInteractions(WriteValidation validation, IEnumerable
         return new WriteResult(StatusCodes.Status201Created, version, input.Warnings);
     }
 
+    /// <summary>
+    /// create under an id the caller settled (transaction entries get theirs before references are rewritten), with the
+    /// write hooks like every other write.
+    /// </summary>
+    public async Task<WriteResult> CreateWithIdAsync(IStoreSession session, CheckedResource input, string id, CancellationToken cancellationToken)
+    {
+        var resource = input.Resource;
+        resource.Id = id;
+        var context = await BeforeAsync(session, WriteKind.Create, resource.TypeName, id, resource, previous: null, cancellationToken);
+        var version = await session.CreateAsync(resource, cancellationToken);
+        await AfterAsync(context, version, cancellationToken);
+        return new WriteResult(StatusCodes.Status201Created, version, input.Warnings);
+    }
+
     /// <summary>update (and update-as-create with the client's id); <paramref name="ifMatch"/> must be the current version.</summary>
     public async Task<WriteResult> UpdateAsync(IStoreSession session, string type, string id, CheckedResource input, long? ifMatch, CancellationToken cancellationToken)
     {
@@ -176,6 +190,9 @@ public sealed class ResourceInteractions(WriteValidation validation, IEnumerable
         }
 
         var context = new WriteContext { Session = session, Kind = kind, ResourceType = type, Id = id, Resource = resource, Previous = previous };
+        // Hooks are the server's own logic: their reads and writes are not limited by the client's scopes (the client's
+        // access context stays available as CurrentAccess.Caller, e.g. for Provenance).
+        using var system = Security.CurrentAccess.AsSystem();
         foreach (var hook in _hooks)
         {
             await hook.BeforeWriteAsync(context, cancellationToken);
@@ -191,6 +208,7 @@ public sealed class ResourceInteractions(WriteValidation validation, IEnumerable
             return;
         }
 
+        using var system = Security.CurrentAccess.AsSystem();
         foreach (var hook in _hooks)
         {
             await hook.AfterWriteAsync(context, written, cancellationToken);

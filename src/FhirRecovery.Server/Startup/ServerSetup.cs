@@ -70,8 +70,13 @@ public static class ServerSetup
         var fhir = app.MapGroup("/fhir");
         fhir.AddEndpointFilter(async (context, next) =>
         {
-            // Content negotiation first: a client that accepts nothing we write gets its 406 before any work is done.
-            FhirRequestContext.Get(context.HttpContext);
+            // Content negotiation first: a client that accepts nothing we write gets its 406 before any work is done
+            // (HTML-capable endpoints answer an HTML request themselves).
+            if (!HtmlRepresentation.Requested(context.HttpContext))
+            {
+                FhirRequestContext.Get(context.HttpContext);
+            }
+
             return await next(context);
         });
         SystemEndpoints.Map(fhir);
@@ -80,6 +85,11 @@ public static class ServerSetup
         TerminologyEndpoints.Map(fhir);
         TypeEndpoints.Map(fhir);
         InstanceEndpoints.Map(fhir);
+        foreach (var module in app.Services.GetServices<IFhirEndpointModule>())
+        {
+            module.Map(fhir);
+        }
+
         return app;
     }
 

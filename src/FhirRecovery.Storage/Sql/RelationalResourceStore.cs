@@ -12,7 +12,7 @@ namespace FhirRecovery.Storage.Sql;
 /// only open connections and write transactions, everything else is shared and dialect differences live in
 /// <see cref="SqlDialect"/>.
 /// </summary>
-public abstract class RelationalResourceStore : IResourceStore
+public abstract partial class RelationalResourceStore : IResourceStore
 {
     private const string PageTokenSecretSetting = "page_token_secret";
 
@@ -140,11 +140,11 @@ public abstract class RelationalResourceStore : IResourceStore
         return await reader.ReadAsync(cancellationToken) ? VersionReader.Read(reader, 0, context.Dialect) : null;
     }
 
-    public async Task<IStoreSession> BeginAsync(CancellationToken cancellationToken = default)
+    public Task<IStoreSession> BeginAsync(CancellationToken cancellationToken = default)
     {
         EnsureInitialized();
-        var write = await BeginWriteAsync(cancellationToken);
-        return new StoreSession(Context, write, _search);
+        // The database transaction begins at the session's first read or write (see StoreSession).
+        return Task.FromResult<IStoreSession>(new StoreSession(Context, BeginWriteAsync, _search));
     }
 
     public async Task<SearchResult> SearchAsync(SearchRequest request, CancellationToken cancellationToken = default)

@@ -109,6 +109,27 @@ internal static class Schema
         // index and stops at the page size instead of sorting every resource of the type.
         const string v2 = "CREATE INDEX ix_resources_type_live ON resources (res_type, is_deleted, res_key);";
 
-        return [v1.ToString(), v2];
+        // v3: the subscription notification outbox (see SubscriptionOutbox). Rows are added in the transaction of the write
+        // that triggers them and deleted once delivered; background delivery claims due rows with a lease. IF NOT EXISTS:
+        // the table is self-contained, so the migration stays safe whatever its number ends up being.
+        var v3 = $"""
+            CREATE TABLE IF NOT EXISTS subscription_outbox (
+                message_key {t.KeyColumn},
+                subscription_id {t.Text} NOT NULL,
+                res_type {t.Text} NOT NULL,
+                res_id {t.Text} NOT NULL,
+                version_id {t.Long} NOT NULL,
+                enqueued_at {t.Long} NOT NULL,
+                due_at {t.Long} NOT NULL,
+                failed_attempts {t.Long} NOT NULL,
+                last_error {t.Text},
+                lease_owner {t.Text},
+                lease_until {t.Long}
+            );
+            CREATE INDEX IF NOT EXISTS ix_subscription_outbox_due ON subscription_outbox (due_at, message_key);
+            CREATE INDEX IF NOT EXISTS ix_subscription_outbox_subscription ON subscription_outbox (subscription_id, message_key);
+            """;
+
+        return [v1.ToString(), v2, v3];
     }
 }

@@ -240,7 +240,8 @@ internal sealed class SearchSqlBuilder
         var branches = MemberBranches(c, definition, candidates);
         if (branches.Count > 0)
         {
-            selects.Add($"SELECT {c}.res_key AS res_key FROM {IndexTables.Reference} {c} WHERE {c}.target_type = {P.Add(scope.CompartmentType)}"
+            // DISTINCT: a resource linked through two parameters (a response whose subject and author are the person) is one member.
+            selects.Add($"SELECT DISTINCT {c}.res_key AS res_key FROM {IndexTables.Reference} {c} WHERE {c}.target_type = {P.Add(scope.CompartmentType)}"
                         + $" AND {c}.target_id = {P.Add(scope.Id)} AND ({string.Join(" OR ", branches)})");
         }
 

@@ -10,25 +10,43 @@ namespace FhirRecovery.Storage.Sql;
 /// One write transaction. The version check reads the resource's head row under a lock (PostgreSQL: FOR UPDATE; SQLite:
 /// the session holds the database's single write lock), so check-and-write is atomic. Version and index rows are
 /// collected and sent in one batch before the session's next read or at commit.
+/// <para>
+/// The transaction starts at the session's first database access, not when the session is made: a create or update
+/// extracts the resource's search index values first, so that this CPU work is not done while holding SQLite's write
+/// lock (every other writer of the database waits for that lock). Members that use <see cref="_write"/> call
+/// <see cref="StartAsync"/> first.
+/// </para>
 /// </summary>
 internal sealed partial class StoreSession : IStoreSession
 {
     private static readonly JsonSerializerOptions FhirJson = new JsonSerializerOptions().ForFhir(ModelInfo.ModelInspector);
 
     private readonly StoreContext _context;
-    private readonly WriteTransaction _write;
+    private readonly Func<CancellationToken, Task<WriteTransaction>> _begin;
     private readonly SearchExecutor _search;
     private readonly PendingWrites _pending = new();
 
     // Heads this session has written: the database rows are locked by us and may lag behind (pending updates).
     private readonly Dictionary<(string Type, string Id), HeadState> _heads = [];
     private bool _completed;
+    private WriteTransaction? _transaction;
 
-    public StoreSession(StoreContext context, WriteTransaction write, SearchExecutor search)
+    public StoreSession(StoreContext context, Func<CancellationToken, Task<WriteTransaction>> begin, SearchExecutor search)
     {
         _context = context;
-        _write = write;
+        _begin = begin;
         _search = search;
+    }
+
+    /// <summary>The session's database transaction; <see cref="StartAsync"/> must have run.</summary>
+    private WriteTransaction _write =>
+        _transaction ?? throw new InvalidOperationException("The session's transaction has not started: call StartAsync first.");
+
+    /// <summary>Begins the database transaction (SQLite: takes the write lock) unless it has begun.</summary>
+    private async ValueTask StartAsync(CancellationToken cancellationToken)
+    {
+        EnsureOpen();
+        _transaction ??= await _begin(cancellationToken);
     }
 
     [GeneratedRegex("^[A-Za-z0-9\\-\\.]{1,64}$")]
@@ -36,12 +54,14 @@ internal sealed partial class StoreSession : IStoreSession
 
     public async Task<ResourceVersion?> ReadAsync(string resourceType, string id, CancellationToken cancellationToken = default)
     {
+        await StartAsync(cancellationToken);
         await FlushAsync(cancellationToken);
         return await RelationalResourceStore.ReadAsync(_context, _write.Connection, _write.Transaction, resourceType, id, cancellationToken);
     }
 
     public async Task<SearchResult> SearchAsync(SearchRequest request, CancellationToken cancellationToken = default)
     {
+        await StartAsync(cancellationToken);
         await FlushAsync(cancellationToken);
         return await _search.SearchAsync(_write.Connection, _write.Transaction, request, cancellationToken);
     }
@@ -49,10 +69,12 @@ internal sealed partial class StoreSession : IStoreSession
     public async Task<ResourceVersion> CreateAsync(Resource resource, CancellationToken cancellationToken = default)
     {
         var (type, id) = Identify(resource);
+        var index = _context.Indexer.Extract(resource);
+        await StartAsync(cancellationToken);
         var now = Now();
         if (!_heads.ContainsKey((type, id)) && await InsertHeadAsync(type, id, now, cancellationToken) is { } key)
         {
-            return Write(resource, type, id, new HeadState(key, 0, 0, true), newHead: true, now, HistoryMethod.Create);
+            return Write(resource, type, id, new HeadState(key, 0, 0, true), newHead: true, now, HistoryMethod.Create, index);
         }
 
         var head = await LockHeadAsync(type, id, cancellationToken);
@@ -61,12 +83,14 @@ internal sealed partial class StoreSession : IStoreSession
             throw new ResourceExistsException(type, id);
         }
 
-        return Write(resource, type, id, head, newHead: false, now, HistoryMethod.Create);
+        return Write(resource, type, id, head, newHead: false, now, HistoryMethod.Create, index);
     }
 
     public async Task<WriteOutcome> UpdateAsync(Resource resource, long? expectedVersion, CancellationToken cancellationToken = default)
     {
         var (type, id) = Identify(resource);
+        var index = _context.Indexer.Extract(resource);
+        await StartAsync(cancellationToken);
         var now = Now();
         for (var attempt = 0; ; attempt++)
         {
@@ -80,7 +104,7 @@ internal sealed partial class StoreSession : IStoreSession
 
                 if (await InsertHeadAsync(type, id, now, cancellationToken) is { } key)
                 {
-                    var created = Write(resource, type, id, new HeadState(key, 0, 0, true), newHead: true, now, HistoryMethod.Update);
+                    var created = Write(resource, type, id, new HeadState(key, 0, 0, true), newHead: true, now, HistoryMethod.Update, index);
                     return new WriteOutcome(created, Created: true);
                 }
 
@@ -97,14 +121,14 @@ internal sealed partial class StoreSession : IStoreSession
                 throw new VersionConflictException(type, id, expectedVersion, head.Version);
             }
 
-            var version = Write(resource, type, id, head, newHead: false, now, HistoryMethod.Update);
+            var version = Write(resource, type, id, head, newHead: false, now, HistoryMethod.Update, index);
             return new WriteOutcome(version, Created: head.IsDeleted);
         }
     }
 
     public async Task<ResourceVersion?> DeleteAsync(string resourceType, string id, long? expectedVersion, CancellationToken cancellationToken = default)
     {
-        EnsureOpen();
+        await StartAsync(cancellationToken);
         var head = await LockHeadAsync(resourceType, id, cancellationToken);
         if (expectedVersion is not null && expectedVersion != head?.Version)
         {
@@ -116,12 +140,19 @@ internal sealed partial class StoreSession : IStoreSession
             return null;
         }
 
-        return Write(null, resourceType, id, head, newHead: false, Now(), HistoryMethod.Delete);
+        return Write(null, resourceType, id, head, newHead: false, Now(), HistoryMethod.Delete, index: null);
     }
 
     public async Task CommitAsync(CancellationToken cancellationToken = default)
     {
         EnsureOpen();
+        if (_transaction is null)
+        {
+            // Nothing was read or written: there is no transaction to commit.
+            _completed = true;
+            return;
+        }
+
         await FlushAsync(cancellationToken);
         _completed = true;
         await _write.CommitAsync(cancellationToken);
@@ -130,7 +161,10 @@ internal sealed partial class StoreSession : IStoreSession
     public async ValueTask DisposeAsync()
     {
         _completed = true;
-        await _write.DisposeAsync();
+        if (_transaction is not null)
+        {
+            await _transaction.DisposeAsync();
+        }
     }
 
     private void EnsureOpen()
@@ -200,21 +234,23 @@ internal sealed partial class StoreSession : IStoreSession
         return head;
     }
 
-    private ResourceVersion Write(Resource? resource, string type, string id, HeadState previous, bool newHead, long now, HistoryMethod method)
+    /// <summary>Adds a version (<paramref name="resource"/> null: a deletion) with its index values, extracted by the caller.</summary>
+    private ResourceVersion Write(Resource? resource, string type, string id, HeadState previous, bool newHead, long now, HistoryMethod method,
+        Indexing.IndexSet? index)
     {
         // lastUpdated strictly increases per resource, even when the clock does not move (or moves back).
         var lastUpdated = newHead ? now : Math.Max(now, previous.LastUpdated + TimeSpan.TicksPerMillisecond);
         var version = newHead ? 1 : previous.Version + 1;
         var deleted = resource is null;
         byte[]? json = null;
-        Indexing.IndexSet? index = null;
         if (resource is not null)
         {
+            // The index was extracted before meta.versionId/lastUpdated were set: no search parameter is indexed from
+            // them (_lastUpdated is a column of resources).
             resource.Meta ??= new Meta();
             resource.Meta.VersionId = version.ToString(System.Globalization.CultureInfo.InvariantCulture);
             resource.Meta.LastUpdated = new DateTimeOffset(lastUpdated, TimeSpan.Zero);
             json = JsonSerializer.SerializeToUtf8Bytes(resource, FhirJson);
-            index = _context.Indexer.Extract(resource);
         }
 
         var key = previous.ResKey;

@@ -45,6 +45,10 @@ public abstract class FhirServerFixture : IAsyncLifetime
         ["Limits:MaxIncludeParameters"] = "3",
         ["Logging:Console:FormatterName"] = "simple",
         ["Logging:LogLevel:Default"] = "Warning",
+        // Tests that are not about security call the API without tokens; the security tests opt in (Security/SmartServerFixture).
+        ["Auth:Mode"] = "None",
+        ["Audit:Enabled"] = "false",
+        ["Provenance:Enabled"] = "false",
     };
 
     public async Task InitializeAsync()

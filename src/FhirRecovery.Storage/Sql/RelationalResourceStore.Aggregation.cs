@@ -1,0 +1,128 @@
+using System.Data.Common;
+using System.Globalization;
+using FhirRecovery.Storage.Search;
+
+namespace FhirRecovery.Storage.Sql;
+
+/// <summary>
+/// Counting over the index tables: the matches are selected by the search's own SQL (so every search feature, chains,
+/// <c>_has</c> and compartments included, can scope a count), then the token rows are grouped by bucket. Nothing but
+/// keys and codes leaves the database.
+/// </summary>
+public abstract partial class RelationalResourceStore : ISearchAggregation
+{
+    public async Task<TokenAggregationResult> CountByCodeAsync(TokenAggregation request, CancellationToken cancellationToken = default)
+    {
+        EnsureInitialized();
+        ArgumentNullException.ThrowIfNull(request);
+        var type = request.Search.ResourceType ?? throw new ArgumentException("A count by code needs the resource type searched.", nameof(request));
+        if (request.ThroughReference is not null && request.TargetType is null)
+        {
+            throw new ArgumentException("ThroughReference needs TargetType.", nameof(request));
+        }
+
+        var parameters = request.Search.Parameters
+            .Where(kv => kv.Key is not ("_count" or "_sort" or "_total" or "_summary" or "_elements" or "_page")
+                         && !kv.Key.StartsWith("_include", StringComparison.Ordinal) && !kv.Key.StartsWith("_revinclude", StringComparison.Ordinal))
+            .ToList();
+        var query = Context.Parser.Parse(request.Search, parameters);
+        var scope = request.Scope is { } s
+            ? (s.ReferenceParameter, Type: s.Targets.ResourceType ?? throw new ArgumentException("A scope needs the type of its targets.", nameof(request)),
+                Query: Context.Parser.Parse(s.Targets, s.Targets.Parameters), s.Targets.Compartment)
+            : default;
+
+        // The matches: the search's FROM/WHERE, narrowed by the scope (reference rows of the matches whose target is among
+        // the scope's targets; the index on (res_type, param, target_id) is probed once per target).
+        (string From, string Where) Matches(SqlParameters p)
+        {
+            var (from, where) = new SearchSqlBuilder(p, Context.Compartments, request.Search.Compartment, Context.Time).Build(query, "h");
+            if (request.Scope is null)
+            {
+                return (from, where);
+            }
+
+            var (targetFrom, targetWhere) = new SearchSqlBuilder(p, Context.Compartments, scope.Compartment, Context.Time).Build(scope.Query, "sh");
+            var targetType = p.Add(scope.Type);
+            return (from, $"""
+                {where}
+                  AND h.res_key IN (SELECT sr.res_key FROM idx_reference sr
+                                    WHERE sr.res_type = {p.Add(type)} AND sr.param = {p.Add(scope.ReferenceParameter)} AND sr.target_type = {targetType}
+                                      AND sr.target_id IN (SELECT sh.res_id FROM {targetFrom} WHERE {targetWhere}))
+                """);
+        }
+
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        var totalParameters = new SqlParameters();
+        var (totalFrom, totalWhere) = Matches(totalParameters);
+        int total;
+        await using (var command = totalParameters.CreateCommand(connection, null, $"SELECT COUNT(*) FROM {totalFrom} WHERE {totalWhere}", Context.CommandTimeout))
+        {
+            total = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+        }
+
+        var counts = request.Buckets.ToDictionary(b => b.Name, _ => 0, StringComparer.Ordinal);
+        var bucketRows = request.Buckets.SelectMany(b => b.Codes.Select(c => (b.Name, c.System, c.Code))).ToList();
+        if (total == 0 || bucketRows.Count == 0)
+        {
+            return new TokenAggregationResult(total, counts);
+        }
+
+        var p = new SqlParameters();
+        var (from, where) = Matches(p);
+        // PostgreSQL's text columns are COLLATE "C"; literal rows from parameters carry the default collation, and text
+        // equality needs one: say which.
+        var collate = Context.Dialect.IsPostgres ? " COLLATE \"C\"" : "";
+        var buckets = string.Join("\n    UNION ALL ", bucketRows.Select(r => $"SELECT {p.Add(r.Name)} AS bucket, {p.Add(r.System)} AS sys, {p.Add(r.Code)} AS code"));
+        var typeParameter = p.Add(type);
+        var tokenParameter = p.Add(request.TokenParameter);
+        string sql;
+        if (request.ThroughReference is null)
+        {
+            sql = $"""
+                SELECT b.bucket, COUNT(DISTINCT t.res_key)
+                FROM idx_token t
+                JOIN (
+                    {buckets}
+                ) b ON t.code = b.code{collate} AND t.system = b.sys{collate}
+                WHERE t.res_type = {typeParameter} AND t.param = {tokenParameter}
+                  AND t.res_key IN (SELECT h.res_key FROM {from} WHERE {where})
+                GROUP BY b.bucket
+                """;
+        }
+        else
+        {
+            var targetType = p.Add(request.TargetType!);
+            var reference = p.Add(request.ThroughReference);
+            sql = $"""
+                WITH m AS (SELECT h.res_key AS k FROM {from} WHERE {where}),
+                x AS (
+                    SELECT r.res_key AS mk, th.res_key AS tk
+                    FROM idx_reference r JOIN resources th ON th.res_type = {targetType} AND th.res_id = r.target_id AND th.is_deleted = 0
+                    WHERE r.res_type = {typeParameter} AND r.param = {reference} AND r.target_type = {targetType} AND r.res_key IN (SELECT k FROM m)
+                    UNION
+                    SELECT r.res_key AS mk, u.res_key AS tk
+                    FROM idx_reference r JOIN idx_uri u ON u.res_type = {targetType} AND u.param = 'url' AND u.value = r.url
+                    WHERE r.res_type = {typeParameter} AND r.param = {reference} AND r.url IS NOT NULL AND r.res_key IN (SELECT k FROM m)
+                )
+                SELECT b.bucket, COUNT(DISTINCT x.mk)
+                FROM x
+                JOIN idx_token t ON t.res_key = x.tk AND t.param = {tokenParameter} AND t.res_type = {targetType}
+                JOIN (
+                    {buckets}
+                ) b ON t.code = b.code{collate} AND t.system = b.sys{collate}
+                GROUP BY b.bucket
+                """;
+        }
+
+        await using (var command = p.CreateCommand(connection, null, sql, Context.CommandTimeout))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                counts[reader.GetString(0)] = Convert.ToInt32(reader.GetValue(1), CultureInfo.InvariantCulture);
+            }
+        }
+
+        return new TokenAggregationResult(total, counts);
+    }
+}
