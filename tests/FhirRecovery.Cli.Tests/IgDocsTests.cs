@@ -98,6 +98,34 @@ public class IgDocsTests : IDisposable
     }
 
     [Fact]
+    public void The_committed_docs_ig_are_what_the_profiles_generate()
+    {
+        // The same layout as the repository (profiles/ beside docs/ig/), so the pages' relative links come out the same.
+        CopyDirectory(TestPaths.Profiles, _temp.Combine("repo", "profiles"));
+        var result = CliRunner.Run(_temp.Path, "ig", "docs", "--source", _temp.Combine("repo", "profiles"), "--output", _temp.Combine("repo", "docs", "ig"));
+        Assert.True(result.ExitCode == 0, result.ToString());
+
+        // docs/ig is read by people browsing the repository: a profile change without regenerated pages misleads them.
+        var committed = Path.Combine(TestPaths.RepositoryRoot, "docs", "ig");
+        var fresh = _temp.Combine("repo", "docs", "ig");
+        var stale = Directory.EnumerateFiles(fresh).Select(Path.GetFileName).Order()
+            .Where(name => !File.Exists(Path.Combine(committed, name!))
+                           || File.ReadAllText(Path.Combine(committed, name!)) != File.ReadAllText(Path.Combine(fresh, name!)))
+            .ToList();
+        Assert.True(stale.Count == 0, $"docs/ig is out of date ({string.Join(", ", stale)}): run `fhir-recovery ig docs` from the repository root");
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+    }
+
+    [Fact]
     public void Docs_remove_generated_pages_of_resources_that_are_gone_but_keep_other_files()
     {
         _temp.File("docs/StructureDefinition-removed-profile.md", Cli.Docs.Markdown.GeneratedMarker + "\n# old\n");
