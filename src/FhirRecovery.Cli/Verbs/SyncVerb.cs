@@ -1,3 +1,4 @@
+using FhirRecovery.Mapping.Fhir;
 using System.CommandLine;
 using System.Net;
 using System.Text.Json;
@@ -256,7 +257,7 @@ public sealed class SyncRun(CliConsole console, SyncRequest request)
         // The people and organisations the data names, two hops (a role's practitioner and organisation).
         for (var hop = 0; hop < 2; hop++)
         {
-            var wanted = bundle.Entry.SelectMany(e => References(e.Resource!))
+            var wanted = bundle.Entry.SelectMany(e => ReferenceCollector.ReferencesIn(e.Resource!))
                 .Where(r => r.Split('/') is [var t, _] && t is "Practitioner" or "PractitionerRole" or "Organization" && !seen.Contains(r)).Distinct().ToList();
             foreach (var reference in wanted)
             {
@@ -400,26 +401,4 @@ public sealed class SyncRun(CliConsole console, SyncRequest request)
     }
 
     private void SaveState(SyncState state) => File.WriteAllText(request.StateFile, JsonSerializer.Serialize(state));
-
-    private static IEnumerable<string> References(Base node)
-    {
-        foreach (var (_, value) in node.EnumerateElements())
-        {
-            foreach (var element in value is System.Collections.IEnumerable list and not string ? list.OfType<Base>() : value is Base single ? [single] : [])
-            {
-                if (element is ResourceReference { Reference: { } reference })
-                {
-                    yield return reference;
-                }
-
-                if (element is not PrimitiveType)
-                {
-                    foreach (var inner in References(element))
-                    {
-                        yield return inner;
-                    }
-                }
-            }
-        }
-    }
 }

@@ -1,6 +1,7 @@
 using FhirRecovery.Mapping;
 using FhirRecovery.Mapping.Ccda;
 using FhirRecovery.Mapping.Hl7v2;
+using FhirRecovery.Mapping.Fhir;
 using FhirRecovery.Server.Http;
 using FhirRecovery.Storage;
 using Hl7.Fhir.Model;
@@ -65,7 +66,7 @@ public sealed class EhrExportService(IResourceStore store, EhrMappingService map
         for (var hop = 0; hop < 2; hop++)
         {
             var known = resources.Select(r => $"{r.TypeName}/{r.Id}").ToHashSet(StringComparer.Ordinal);
-            var wanted = resources.SelectMany(References).Where(r => r.Split('/') is [var t, _] && t is "Practitioner" or "PractitionerRole" or "Organization" && !known.Contains(r)).Distinct().ToList();
+            var wanted = resources.SelectMany(ReferenceCollector.ReferencesIn).Where(r => r.Split('/') is [var t, _] && t is "Practitioner" or "PractitionerRole" or "Organization" && !known.Contains(r)).Distinct().ToList();
             foreach (var reference in wanted)
             {
                 var parts = reference.Split('/');
@@ -96,25 +97,4 @@ public sealed class EhrExportService(IResourceStore store, EhrMappingService map
             .ToList();
     }
 
-    private static IEnumerable<string> References(Base node)
-    {
-        foreach (var (_, value) in node.EnumerateElements())
-        {
-            foreach (var element in value is System.Collections.IEnumerable list and not string ? list.OfType<Base>() : value is Base single ? [single] : [])
-            {
-                if (element is ResourceReference { Reference: { } reference })
-                {
-                    yield return reference;
-                }
-
-                if (element is not PrimitiveType)
-                {
-                    foreach (var inner in References(element))
-                    {
-                        yield return inner;
-                    }
-                }
-            }
-        }
-    }
 }
