@@ -30,7 +30,9 @@ internal static class BenchData
         var templates = new List<Template>();
         foreach (var patient in SampleGenerator.Patients(new SampleRequest { Patients = patients }))
         {
-            foreach (var resource in patient.Latest().Where(r => r is Goal or ServiceRequest or FhirTask))
+            // Tasks only in a state a new Task may start in: the server enforces the referral workflow on create.
+            foreach (var resource in patient.Latest().Where(r => r is Goal or ServiceRequest
+                                                                 or FhirTask { Status: FhirTask.TaskStatus.Requested or FhirTask.TaskStatus.Ready }))
             {
                 var json = JsonNode.Parse(SampleJson.SerializeToString(resource))!.AsObject();
                 var withoutId = (JsonObject)json.DeepClone();

@@ -278,6 +278,9 @@ internal sealed class LoadRun(LoadOptions options)
         {
             // The runs bring their own data; the sample set would only make the first start slower.
             ["Samples:LoadWhenEmpty"] = "false",
+            // These are the REST server's figures; what token validation and scope checks cost is measured on its own
+            // (bench/FhirRecovery.SecurityBench). Audit and provenance stay as configured by default.
+            ["Auth:Mode"] = "None",
         };
         foreach (var (key, value) in (extra ?? new Dictionary<string, string>()).Concat(options.ServerSettings))
         {

@@ -43,7 +43,12 @@ public static class Entry
         };
         var clients = new Option<int>("--clients") { Description = "Concurrent clients for crud and read.", DefaultValueFactory = _ => 50 };
         var duration = new Option<double>("--duration") { Description = "Measured seconds per run.", DefaultValueFactory = _ => 20 };
-        var warmup = new Option<double>("--warmup") { Description = "Unmeasured seconds before each run (JIT, pools, caches).", DefaultValueFactory = _ => 5 };
+        var warmup = new Option<double>("--warmup")
+        {
+            // Tiered compilation keeps re-JITting hot server code for the first 20-30 s under load (seen with perf).
+            Description = "Unmeasured seconds before each run (JIT tiering, pools, caches).",
+            DefaultValueFactory = _ => 20,
+        };
         var patients = new Option<int>("--patients")
         {
             Description = "Generated patients loaded (through transactions) before crud and read; their goals, referrals and tasks are the templates.",
