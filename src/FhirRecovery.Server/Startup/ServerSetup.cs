@@ -56,6 +56,12 @@ public static class ServerSetup
     {
         app.UseMiddleware<RequestIdMiddleware>();
         app.UseMiddleware<HeadRequestMiddleware>();
+        app.Use((http, next) =>
+        {
+            // JSON strings are not HTML-escaped (FhirJsonEncoding): no browser may sniff an answer into a page.
+            http.Response.Headers.XContentTypeOptions = "nosniff";
+            return next(http);
+        });
         app.UseStatusCodePages(FhirErrorMiddleware.WriteStatusCodePageAsync);
         app.UseMiddleware<FhirErrorMiddleware>();
         app.UseSwagger();
