@@ -1,3 +1,4 @@
+using FhirRecovery.Cli.Verbs;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
@@ -6,7 +7,7 @@ using System.Text.Json;
 namespace FhirRecovery.Samples.Tests;
 
 /// <summary>A request the fake server received.</summary>
-public sealed record RecordedRequest(HttpMethod Method, Uri Uri, string Body, string? ContentType, string? Authorization, string? Prefer, string? Accept)
+public sealed record RecordedRequest(HttpMethod Method, Uri Uri, string Body, string? ContentType, string? Authorization, string? Prefer, string? Accept, string? Import = null)
 {
     public JsonElement Json => JsonDocument.Parse(Body).RootElement;
 
@@ -75,7 +76,8 @@ public sealed class FakeFhirServer : HttpMessageHandler
             request.Content?.Headers.ContentType?.MediaType,
             request.Headers.Authorization?.ToString(),
             request.Headers.TryGetValues("Prefer", out var prefer) ? string.Join(",", prefer) : null,
-            request.Headers.Accept.ToString());
+            request.Headers.Accept.ToString(),
+            request.Headers.TryGetValues(FhirLoader.HistoryImportHeader, out var import) ? string.Join(",", import) : null);
         lock (Requests)
         {
             Requests.Add(recorded);

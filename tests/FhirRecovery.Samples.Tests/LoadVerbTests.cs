@@ -168,7 +168,21 @@ public class LoadVerbTests
         Assert.Equal("application/fhir+json", request.Accept);
         Assert.Equal("return=minimal", request.Prefer);
         Assert.Equal("Bearer secret-123", request.Authorization);
+        Assert.Equal("history", request.Import);
         Assert.Equal(DeterministicUuid.FullUrl("Patient", "a"), request.Json.GetProperty("entry")[0].GetProperty("fullUrl").GetString());
+    }
+
+    [Fact]
+    public void Live_sends_ordinary_writes_without_the_history_import_header()
+    {
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp.Combine("p.json"), Resource("Patient", "a"));
+        var server = new FakeFhirServer();
+
+        var result = Load(server, temp.Path, "p.json", "--live");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Null(Assert.Single(server.Requests).Import);
     }
 
     [Fact]

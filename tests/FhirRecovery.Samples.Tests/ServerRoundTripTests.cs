@@ -136,6 +136,20 @@ public class ServerRoundTripTests
     }
 
     [Fact]
+    public async Task Load_with_live_is_held_to_the_workflow_rules()
+    {
+        // NDJSON by type: the referral's final 'revoked' state comes before its Tasks, which live writes may not add.
+        using var temp = new TempDirectory();
+        SampleWriter.Write(new SampleRequest { Patients = 3, Seed = 315 }, temp.Path, SampleFormat.Ndjson);
+        await using var server = await InProcessServer.StartAsync(new() { ["Samples:LoadWhenEmpty"] = "false" });
+
+        var result = RunLoad(server, temp.Path, "--batch-size", "500", "--live");
+
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.Contains("so its tasks may only end", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_server_loads_the_shipped_set_on_start()
     {
         var shipped = SampleFiles.Read(TestPaths.SamplesData);

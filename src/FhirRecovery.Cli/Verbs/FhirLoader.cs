@@ -19,6 +19,12 @@ public sealed record LoaderOptions
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
     public string? BearerToken { get; init; }
+
+    /// <summary>
+    /// Send <c>X-FhirRecovery-Import: history</c>: the versions are a recorded history, so FhirRecovery skips its live
+    /// workflow rules for them (other servers ignore the header). False (<c>--live</c>): ordinary writes.
+    /// </summary>
+    public bool HistoryImport { get; init; } = true;
 }
 
 /// <summary>What the server said to one request.</summary>
@@ -37,6 +43,9 @@ public sealed record LoadOutcome(bool Succeeded, int Created, int Updated, int F
 public sealed class FhirLoader(HttpClient http, Uri baseUrl, LoaderOptions options, TimeProvider time)
 {
     public static readonly MediaTypeHeaderValue FhirJson = new("application/fhir+json") { CharSet = "utf-8" };
+
+    /// <summary>FhirRecovery's history import header (the server's <c>HistoryImport.Header</c>; the CLI does not reference the server).</summary>
+    public const string HistoryImportHeader = "X-FhirRecovery-Import";
 
     public async Task<LoadOutcome> SendAsync(LoadUnit unit, CancellationToken cancellationToken)
     {
@@ -100,6 +109,10 @@ public sealed class FhirLoader(HttpClient http, Uri baseUrl, LoaderOptions optio
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/fhir+json"));
         // The answer only needs each entry's status: minimal keeps the responses small.
         request.Headers.Add("Prefer", "return=minimal");
+        if (options.HistoryImport)
+        {
+            request.Headers.Add(HistoryImportHeader, "history");
+        }
         if (options.BearerToken is { Length: > 0 } token)
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);

@@ -75,6 +75,15 @@ public sealed class LoadVerb : ICliVerb
             HelpName = "N",
         };
 
+        var live = new Option<bool>("--live")
+        {
+            Description = "Send ordinary writes. By default the transactions carry 'X-FhirRecovery-Import: history': the input is a "
+                          + "recorded history (versions replayed in order, a re-run replays them again), so a FhirRecovery server skips "
+                          + "its live workflow rules (Task state machine, referral status, notifications) while still validating; it "
+                          + "needs Auth off or a token with system-level write scopes. With --live every write must be a valid "
+                          + "change now.",
+        };
+
         var command = new Command("load",
             "Upload FHIR resources to a server in transaction Bundles, with a progress bar on stderr and a summary at the end.\n"
             + "Resources with an id are sent as PUT Type/id, so re-running a load (e.g. after a failure) is safe: the server ends "
@@ -85,7 +94,7 @@ public sealed class LoadVerb : ICliVerb
             + "Exit code 0: everything loaded; 1: the server rejected a transaction, a batch entry or (--validate) a resource is "
             + "invalid; 2: usage or I/O problem (bad arguments, missing input, server unreachable, unauthorized).")
         {
-            inputs, server, token, batchSize, validate, retries,
+            inputs, server, token, batchSize, validate, retries, live,
         };
         command.SetAction((parsed, cancellationToken) => new LoadRun(console, new LoadRequest
         {
@@ -95,6 +104,7 @@ public sealed class LoadVerb : ICliVerb
             BatchSize = parsed.GetValue(batchSize),
             Validate = parsed.GetValue(validate),
             Retries = parsed.GetValue(retries),
+            Live = parsed.GetValue(live),
         }).ExecuteAsync(cancellationToken));
         return command;
     }
@@ -108,6 +118,9 @@ public sealed record LoadRequest
     public int BatchSize { get; init; } = LoadVerb.DefaultBatchSize;
     public bool Validate { get; init; }
     public int Retries { get; init; } = 6;
+
+    /// <summary>Ordinary writes instead of a history import.</summary>
+    public bool Live { get; init; }
 }
 
 /// <summary>One run of <c>load</c>: check the arguments, optionally validate everything, then send in input order.</summary>
@@ -139,7 +152,7 @@ public sealed class LoadRun(CliConsole console, LoadRequest request)
 
         var handler = LoadVerb.HttpHandlerOverride?.Invoke() ?? new SocketsHttpHandler { AutomaticDecompression = System.Net.DecompressionMethods.All };
         using var http = new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
-        var options = (LoadVerb.OptionsOverride ?? new LoaderOptions()) with { MaxRetries = request.Retries, BearerToken = request.Token };
+        var options = (LoadVerb.OptionsOverride ?? new LoaderOptions()) with { MaxRetries = request.Retries, BearerToken = request.Token, HistoryImport = !request.Live };
         var loader = new FhirLoader(http, baseUrl, options, TimeProvider.System);
         var tally = new LoadTally(TimeProvider.System);
 

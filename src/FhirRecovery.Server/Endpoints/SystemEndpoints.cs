@@ -33,8 +33,14 @@ internal static class SystemEndpoints
             throw FhirException.BadRequest($"POST to the base takes a batch or transaction Bundle, not a {resource.TypeName}", "resourceType");
         }
 
+        var mode = HistoryImport.ModeOf(http.Request);
+        if (mode == WriteMode.HistoryImport)
+        {
+            HistoryImport.Authorize(Security.CurrentAccess.Caller, bundle);
+        }
+
         var response = await processor.ProcessAsync(bundle,
-            new BundleContext(context.BaseUrl, context.Return ?? PreferReturn.Representation, context.Handling), cancellationToken);
+            new BundleContext(context.BaseUrl, context.Return ?? PreferReturn.Representation, context.Handling, mode), cancellationToken);
         return FhirResult.Of(response);
     }
 

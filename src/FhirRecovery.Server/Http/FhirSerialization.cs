@@ -1,4 +1,5 @@
 using System.Text.Json;
+using FhirRecovery.Storage;
 using System.Text.RegularExpressions;
 using System.Xml;
 using Hl7.Fhir.Model;
@@ -97,9 +98,21 @@ public static partial class FhirSerialization
     public static byte[] Serialize(Resource resource, FhirFormat format, bool pretty = false, SummaryType summary = SummaryType.False) =>
         format == FhirFormat.Xml
             ? XmlWriter.SerializeToBytes(resource, summary: summary, pretty: pretty)
-            : JsonWriter.SerializeToBytes(resource, summary: summary, pretty: pretty);
+            : SerializeJson(resource, pretty, summary);
 
-    public static byte[] SerializeToJson(Resource resource) => JsonWriter.SerializeToBytes(resource);
+    public static byte[] SerializeToJson(Resource resource) => SerializeJson(resource, pretty: false, SummaryType.False);
+
+    /// <summary>JSON escaped as the store writes it (<see cref="FhirJsonEncoding"/>), so reads of stored and re-serialized resources look alike.</summary>
+    private static byte[] SerializeJson(Resource resource, bool pretty, SummaryType summary)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = pretty, Encoder = FhirJsonEncoding.Encoder }))
+        {
+            JsonWriter.Serialize(resource, writer, summary);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
 
     /// <summary>One issue per parser finding, with the FHIRPath location Firely reports ("At Goal.status, line 1...").</summary>
     public static OperationOutcome ToOutcome(DeserializationFailedException ex, string? expressionPrefix = null)

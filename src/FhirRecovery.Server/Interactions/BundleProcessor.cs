@@ -7,8 +7,8 @@ using Microsoft.Extensions.Options;
 
 namespace FhirRecovery.Server.Interactions;
 
-/// <summary>How the answer to a batch or transaction should look.</summary>
-public sealed record BundleContext(string BaseUrl, PreferReturn Return, SearchHandling Handling);
+/// <summary>How the answer to a batch or transaction should look, and whether its writes are live or a history import.</summary>
+public sealed record BundleContext(string BaseUrl, PreferReturn Return, SearchHandling Handling, WriteMode Mode = WriteMode.Live);
 
 /// <summary>
 /// batch and transaction. A transaction runs in ONE store session, in the spec's order (DELETE, POST, PUT/PATCH,
@@ -64,6 +64,7 @@ public sealed class BundleProcessor(
     {
         var work = bundle.Entry.Select((entry, i) => Describe(entry, i, context.BaseUrl)).ToList();
         RequireDistinctTargets(work);
+        var writes = interactions.In(context.Mode);
 
         await using var session = await store.BeginAsync(cancellationToken);
         Work? current = null;
@@ -72,7 +73,7 @@ public sealed class BundleProcessor(
             foreach (var item in work.Where(w => w.Method == Bundle.HTTPVerb.DELETE))
             {
                 current = item;
-                item.Response = Written(await DeleteAsync(session, item, cancellationToken), context, item);
+                item.Response = Written(await DeleteAsync(writes, session, item, cancellationToken), context, item);
             }
 
             // Every POST and PUT gets its id before any write, so references between entries can be rewritten.
@@ -99,15 +100,15 @@ public sealed class BundleProcessor(
             foreach (var item in work.Where(w => w.Method == Bundle.HTTPVerb.POST))
             {
                 current = item;
-                item.Response = Written(await CreateAsync(session, item, cancellationToken), context, item);
+                item.Response = Written(await CreateAsync(writes, session, item, cancellationToken), context, item);
             }
 
             foreach (var item in work.Where(w => w.Method is Bundle.HTTPVerb.PUT or Bundle.HTTPVerb.PATCH))
             {
                 current = item;
                 var result = item.Method == Bundle.HTTPVerb.PUT
-                    ? await UpdateAsync(session, item, cancellationToken)
-                    : await PatchAsync(session, item, cancellationToken);
+                    ? await UpdateAsync(writes, session, item, cancellationToken)
+                    : await PatchAsync(writes, session, item, cancellationToken);
                 item.Response = Written(result, context, item);
             }
 
@@ -131,6 +132,7 @@ public sealed class BundleProcessor(
 
     private async Task<Bundle> BatchAsync(Bundle bundle, BundleContext context, CancellationToken cancellationToken)
     {
+        var writes = interactions.In(context.Mode);
         var work = new List<Work>();
         for (var i = 0; i < bundle.Entry.Count; i++)
         {
@@ -158,10 +160,10 @@ public sealed class BundleProcessor(
 
                 item.Response = item.Method switch
                 {
-                    Bundle.HTTPVerb.DELETE => Written(await DeleteAsync(session, item, cancellationToken), context, item),
-                    Bundle.HTTPVerb.POST => Written(await CreateAsync(session, item, cancellationToken), context, item),
-                    Bundle.HTTPVerb.PUT => Written(await UpdateAsync(session, item, cancellationToken), context, item),
-                    Bundle.HTTPVerb.PATCH => Written(await PatchAsync(session, item, cancellationToken), context, item),
+                    Bundle.HTTPVerb.DELETE => Written(await DeleteAsync(writes, session, item, cancellationToken), context, item),
+                    Bundle.HTTPVerb.POST => Written(await CreateAsync(writes, session, item, cancellationToken), context, item),
+                    Bundle.HTTPVerb.PUT => Written(await UpdateAsync(writes, session, item, cancellationToken), context, item),
+                    Bundle.HTTPVerb.PATCH => Written(await PatchAsync(writes, session, item, cancellationToken), context, item),
                     _ => await ReadAsync(null, item, context, cancellationToken),
                 };
                 await session.CommitAsync(cancellationToken);
@@ -341,18 +343,18 @@ public sealed class BundleProcessor(
         ReferenceRewriter.Rewrite(item.Entry.Resource!, reference => resolved.GetValueOrDefault(reference));
     }
 
-    private async Task<WriteResult> CreateAsync(IStoreSession session, Work item, CancellationToken cancellationToken)
+    private static async Task<WriteResult> CreateAsync(ResourceInteractions writes, IStoreSession session, Work item, CancellationToken cancellationToken)
     {
         if (item.Existing is { } existing)
         {
             return new WriteResult(StatusCodes.Status200OK, existing, []);
         }
 
-        var input = interactions.Validation.Check(item.Entry.Resource!, $"{item.Where}.resource");
-        return await interactions.CreateWithIdAsync(session, input, item.TargetId!, cancellationToken);
+        var input = writes.Validation.Check(item.Entry.Resource!, $"{item.Where}.resource");
+        return await writes.CreateWithIdAsync(session, input, item.TargetId!, cancellationToken);
     }
 
-    private async Task<WriteResult> UpdateAsync(IStoreSession session, Work item, CancellationToken cancellationToken)
+    private static async Task<WriteResult> UpdateAsync(ResourceInteractions writes, IStoreSession session, Work item, CancellationToken cancellationToken)
     {
         var resource = item.Entry.Resource!;
         if (item.Url.Id is null)
@@ -361,11 +363,11 @@ public sealed class BundleProcessor(
             resource.Id ??= item.TargetId;
         }
 
-        var input = interactions.Validation.Check(resource, $"{item.Where}.resource");
-        return await interactions.UpdateAsync(session, resource.TypeName, item.TargetId!, input, IfMatch(item), cancellationToken);
+        var input = writes.Validation.Check(resource, $"{item.Where}.resource");
+        return await writes.UpdateAsync(session, resource.TypeName, item.TargetId!, input, IfMatch(item), cancellationToken);
     }
 
-    private async Task<WriteResult> PatchAsync(IStoreSession session, Work item, CancellationToken cancellationToken)
+    private static async Task<WriteResult> PatchAsync(ResourceInteractions writes, IStoreSession session, Work item, CancellationToken cancellationToken)
     {
         PatchDocument patch = item.Entry.Resource switch
         {
@@ -384,13 +386,13 @@ public sealed class BundleProcessor(
                     : FhirException.PreconditionFailed($"Conditional patch: '{item.Url.Query}' matches more than one {item.Url.Type}"));
         }
 
-        return await interactions.PatchAsync(session, item.Url.Type!, id, patch, IfMatch(item), cancellationToken);
+        return await writes.PatchAsync(session, item.Url.Type!, id, patch, IfMatch(item), cancellationToken);
     }
 
-    private async Task<WriteResult> DeleteAsync(IStoreSession session, Work item, CancellationToken cancellationToken) =>
+    private static async Task<WriteResult> DeleteAsync(ResourceInteractions writes, IStoreSession session, Work item, CancellationToken cancellationToken) =>
         item.Url.Id is { } id
-            ? await interactions.DeleteAsync(session, item.Url.Type!, id, IfMatch(item), cancellationToken)
-            : await interactions.ConditionalDeleteAsync(session, item.Url.Type!, item.Url.Query, cancellationToken);
+            ? await writes.DeleteAsync(session, item.Url.Type!, id, IfMatch(item), cancellationToken)
+            : await writes.ConditionalDeleteAsync(session, item.Url.Type!, item.Url.Query, cancellationToken);
 
     private static long? IfMatch(Work item) => ResourceInteractions.ParseETag(item.Entry.Request!.IfMatch, $"{item.Where}.request.ifMatch");
 

@@ -31,6 +31,14 @@ public sealed class WriteContext
 
     /// <summary>The version current before this write, or null when there was none (a create, or update-as-create).</summary>
     public ResourceVersion? Previous { get; init; }
+
+    /// <summary>
+    /// Live, or a <see cref="WriteMode.HistoryImport"/> replaying recorded versions: hooks that enforce or react to live
+    /// workflow (state machines, derived statuses, notifications, outbound messages) skip those; each hook says why.
+    /// </summary>
+    public WriteMode Mode { get; init; }
+
+    public bool IsHistoryImport => Mode == WriteMode.HistoryImport;
 }
 
 /// <summary>

@@ -20,7 +20,15 @@ public sealed class ResourceInteractions(WriteValidation validation, IEnumerable
 {
     private readonly IResourceWriteHook[] _hooks = hooks.ToArray();
 
+    private WriteMode _mode = WriteMode.Live;
+
     public WriteValidation Validation => validation;
+
+    public WriteMode Mode => _mode;
+
+    /// <summary>The same interactions with their writes in <paramref name="mode"/> (told to the hooks through <see cref="WriteContext.Mode"/>).</summary>
+    public ResourceInteractions In(WriteMode mode) =>
+        mode == _mode ? this : new ResourceInteractions(validation, _hooks) { _mode = mode };
 
     /// <summary>create, and conditional create when <paramref name="ifNoneExist"/> is given (0 matches: create; 1: that one; more: 412).</summary>
     public async Task<WriteResult> CreateAsync(IStoreSession session, CheckedResource input, string? ifNoneExist, CancellationToken cancellationToken)
@@ -189,7 +197,7 @@ public sealed class ResourceInteractions(WriteValidation validation, IEnumerable
             return null;
         }
 
-        var context = new WriteContext { Session = session, Kind = kind, ResourceType = type, Id = id, Resource = resource, Previous = previous };
+        var context = new WriteContext { Session = session, Kind = kind, ResourceType = type, Id = id, Resource = resource, Previous = previous, Mode = _mode };
         // Hooks are the server's own logic: their reads and writes are not limited by the client's scopes (the client's
         // access context stays available as CurrentAccess.Caller, e.g. for Provenance).
         using var system = Security.CurrentAccess.AsSystem();

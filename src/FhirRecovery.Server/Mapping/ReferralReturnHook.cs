@@ -28,7 +28,8 @@ public sealed class ReferralReturnHook(EhrMappingService mapping, TimeProvider c
 
     public async ValueTask AfterWriteAsync(WriteContext context, ResourceVersion written, CancellationToken cancellationToken)
     {
-        if (context.Resource is not Hl7.Fhir.Model.Task { Status: { } status } task || !Reported.Contains(status))
+        // A history import replays decisions the referrer was told of when they were made: no RRI^I12 for them again.
+        if (context.IsHistoryImport || context.Resource is not Hl7.Fhir.Model.Task { Status: { } status } task || !Reported.Contains(status))
         {
             return;
         }

@@ -74,6 +74,7 @@ public sealed class ProvenanceWriteHook(IOptionsMonitor<ProvenanceOptions> optio
         options.CurrentValue.Enabled
         && context.Kind != WriteKind.Delete
         && context.ResourceType is not ("Provenance" or "AuditEvent")
+        // Also in a history import: who loaded the data, and when, is part of its record like any client write.
         // The server's own writes (start-up loading, background work) are not client writes.
         && CurrentAccess.Caller is { Kind: not "system" }
         && http.HttpContext is not null;

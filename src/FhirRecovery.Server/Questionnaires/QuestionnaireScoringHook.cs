@@ -25,6 +25,8 @@ public sealed class QuestionnaireScoringHook(ConformanceEngine engine, StoredQue
 {
     public async ValueTask BeforeWriteAsync(WriteContext context, CancellationToken cancellationToken)
     {
+        // Also in a history import: a score is derived data, not an event; a wrong one imported would flow into the
+        // extracted Observations and summaries as it would from a live write.
         if (context.Resource is not QuestionnaireResponse response || response.Status == QuestionnaireResponse.QuestionnaireResponseStatus.EnteredInError)
         {
             return;

@@ -93,6 +93,7 @@ public sealed class StoredQuestionnaires(IResourceStore store, ConformanceEngine
         if (context.ResourceType == "Questionnaire")
         {
             // A new or changed questionnaire may answer lookups that found nothing (or an older version) before.
+            // Also in a history import: the cache must follow the store whatever the write's mode.
             _cache.Clear();
         }
 

@@ -11,7 +11,8 @@ namespace FhirRecovery.Server.Startup;
 /// <summary>
 /// Loads the sample data set (<see cref="SampleOptions.Path"/>): transaction/batch Bundles as they are, other Bundles
 /// and single resources as transactions of PUTs (ids kept, so references between files hold), NDJSON in transactions of
-/// up to <see cref="ChunkSize"/> resources. Everything goes through the same transaction machinery as the API.
+/// up to <see cref="ChunkSize"/> resources. Everything goes through the same transaction machinery as the API, as a
+/// <see cref="WriteMode.HistoryImport"/> (<c>X-FhirRecovery-Import: history</c>), like <c>fhir-recovery load</c>.
 /// </summary>
 public sealed class SampleDataLoader(
     BundleProcessor processor,
@@ -40,7 +41,8 @@ public sealed class SampleDataLoader(
             return 0;
         }
 
-        var context = new BundleContext("urn:fhirrecovery:samples", PreferReturn.Minimal, SearchHandling.Strict);
+        // The sample set is a recorded history (versions in order, files by type): loaded as `fhir-recovery load` sends it.
+        var context = new BundleContext("urn:fhirrecovery:samples", PreferReturn.Minimal, SearchHandling.Strict, WriteMode.HistoryImport);
         var loaded = 0;
         foreach (var file in files)
         {

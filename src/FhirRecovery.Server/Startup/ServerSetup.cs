@@ -55,6 +55,13 @@ public static class ServerSetup
     public static WebApplication UseFhirServer(this WebApplication app)
     {
         app.UseMiddleware<RequestIdMiddleware>();
+        app.UseMiddleware<HeadRequestMiddleware>();
+        app.Use((http, next) =>
+        {
+            // JSON strings are not HTML-escaped (FhirJsonEncoding): no browser may sniff an answer into a page.
+            http.Response.Headers.XContentTypeOptions = "nosniff";
+            return next(http);
+        });
         app.UseStatusCodePages(FhirErrorMiddleware.WriteStatusCodePageAsync);
         app.UseMiddleware<FhirErrorMiddleware>();
         app.UseSwagger();
@@ -68,6 +75,7 @@ public static class ServerSetup
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready"), ResponseWriter = WriteHealthAsync });
 
         var fhir = app.MapGroup("/fhir");
+        HeadRequests.AllowHeadWhereGet(fhir);
         fhir.AddEndpointFilter(async (context, next) =>
         {
             // Content negotiation first: a client that accepts nothing we write gets its 406 before any work is done

@@ -84,7 +84,9 @@ public sealed class SubscriptionWriteHook(SubscriptionMatcher matcher, TimeProvi
 
     public async ValueTask AfterWriteAsync(WriteContext context, ResourceVersion written, CancellationToken cancellationToken)
     {
-        if (context.Kind != WriteKind.Delete && SubscriptionCriteria.NotifiedTypes.Contains(context.ResourceType))
+        // A history import is not news: subscribers would be told of changes long past, once per replayed version.
+        // (A Subscription imported is still checked and activated above: it is live from now on.)
+        if (!context.IsHistoryImport && context.Kind != WriteKind.Delete && SubscriptionCriteria.NotifiedTypes.Contains(context.ResourceType))
         {
             await matcher.EnqueueMatchesAsync(context.Session, written, cancellationToken);
         }

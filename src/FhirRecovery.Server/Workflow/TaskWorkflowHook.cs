@@ -19,7 +19,9 @@ public sealed class TaskWorkflowHook(IResourceStore store, SubscriptionMatcher s
 
     public async ValueTask BeforeWriteAsync(WriteContext context, CancellationToken cancellationToken)
     {
-        if (context.ResourceType != "Task" || context.Kind == WriteKind.Delete || context.Resource is not FhirTask task)
+        // A history import replays transitions that already happened (and a re-run replays the first state over the
+        // last): the lifecycle governs changes made now, not the record of earlier ones.
+        if (context.IsHistoryImport || context.ResourceType != "Task" || context.Kind == WriteKind.Delete || context.Resource is not FhirTask task)
         {
             return;
         }
@@ -81,7 +83,9 @@ public sealed class TaskWorkflowHook(IResourceStore store, SubscriptionMatcher s
 
     public async ValueTask AfterWriteAsync(WriteContext context, ResourceVersion written, CancellationToken cancellationToken)
     {
-        if (context.ResourceType != "Task")
+        // A history import brings the referral's own recorded versions: deriving its status from Tasks half-loaded
+        // would add versions that never happened (and each later import entry would be replayed over them).
+        if (context.IsHistoryImport || context.ResourceType != "Task")
         {
             return;
         }

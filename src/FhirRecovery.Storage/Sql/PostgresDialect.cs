@@ -39,7 +39,7 @@ internal sealed class PostgresDialect : SqlDialect
     {
         using var document = JsonDocument.Parse(json);
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(json.Length);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = FhirJsonEncoding.Encoder }))
         {
             writer.WriteStartObject();
             if (document.RootElement.TryGetProperty("resourceType", out var type))

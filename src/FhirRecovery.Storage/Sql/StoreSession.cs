@@ -19,7 +19,7 @@ namespace FhirRecovery.Storage.Sql;
 /// </summary>
 internal sealed partial class StoreSession : IStoreSession
 {
-    private static readonly JsonSerializerOptions FhirJson = new JsonSerializerOptions().ForFhir(ModelInfo.ModelInspector);
+    private static readonly JsonSerializerOptions FhirJson = new JsonSerializerOptions { Encoder = FhirJsonEncoding.Encoder }.ForFhir(ModelInfo.ModelInspector);
 
     private readonly StoreContext _context;
     private readonly Func<CancellationToken, Task<WriteTransaction>> _begin;

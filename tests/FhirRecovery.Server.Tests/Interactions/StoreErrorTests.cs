@@ -1,0 +1,56 @@
+using System.Net;
+using FhirRecovery.Server.Http;
+using FhirRecovery.Server.Interactions;
+using FhirRecovery.Server.Tests.Infrastructure;
+using FhirRecovery.Testing;
+
+namespace FhirRecovery.Server.Tests.Interactions;
+
+/// <summary>Store refusals a client causes answer 4xx with an OperationOutcome, never 500, and leave nothing half-written.</summary>
+public abstract class StoreErrorTests(FhirServerFixture fixture)
+{
+    private HttpClient Client => fixture.Client;
+
+    [StoreFact]
+    public async Task A_NUL_character_in_a_string_is_stored_or_refused_with_a_400_never_a_500()
+    {
+        var identifier = TestResources.Unique("nul");
+        var body = $$"""{"resourceType":"Patient","identifier":[{"system":"https://fhirrecovery.org/test/patient","value":"{{identifier}}"}],"name":[{"family":"Null\u0000Byte"}]}""";
+
+        var response = await Client.SendAsync(HttpMethod.Post, "Patient", FhirHttp.Body(body));
+
+        // SQLite stores NUL; PostgreSQL cannot (jsonb), and refuses it with nothing written.
+        if (response.StatusCode != HttpStatusCode.Created)
+        {
+            await response.AssertOutcomeAsync(HttpStatusCode.BadRequest, "cannot be stored");
+            var search = await (await Client.GetAsync($"Patient?identifier={identifier}&_summary=count")).ReadAsync<Hl7.Fhir.Model.Bundle>();
+            Assert.Equal(0, search.Total);
+        }
+
+        Assert.Equal(fixture is PostgreSqlServerFixture ? HttpStatusCode.BadRequest : HttpStatusCode.Created, response.StatusCode);
+    }
+}
+
+public sealed class SqliteStoreErrorTests(SqliteServerFixture fixture) : StoreErrorTests(fixture), IClassFixture<SqliteServerFixture>;
+
+public sealed class PostgreSqlStoreErrorTests(PostgreSqlServerFixture fixture) : StoreErrorTests(fixture), IClassFixture<PostgreSqlServerFixture>;
+
+/// <summary>PostgreSQL's concurrency failures as REST answers (they cannot be provoked reliably, so mapped directly).</summary>
+public class PostgresErrorMappingTests
+{
+    [Theory]
+    [InlineData(Npgsql.PostgresErrorCodes.DeadlockDetected, 409)]
+    [InlineData(Npgsql.PostgresErrorCodes.SerializationFailure, 409)]
+    [InlineData(Npgsql.PostgresErrorCodes.UntranslatableCharacter, 400)]
+    public void Deadlocks_serialization_failures_and_NUL_characters_are_client_answers(string sqlState, int status)
+    {
+        var postgres = new Npgsql.PostgresException("failed", "ERROR", "ERROR", sqlState);
+
+        var direct = StoreErrors.ToFhir(postgres);
+        var wrapped = StoreErrors.ToFhir(new InvalidOperationException("while writing", postgres));
+
+        Assert.Equal(status, direct?.Status);
+        Assert.Equal(status, wrapped?.Status);
+        Assert.IsType<FhirException>(direct);
+    }
+}
