@@ -161,7 +161,9 @@ public sealed class SearchSuite : KitSuite
             {
                 Coding { Code: { } code } coding => coding.System is null ? code : $"{coding.System}|{code}",
                 CodeableConcept concept when concept.Coding.FirstOrDefault() is { Code: { } code } coding => coding.System is null ? code : $"{coding.System}|{code}",
-                ResourceReference { Reference: { } reference } when !reference.StartsWith('#') => reference,
+                // A reference parameter only takes references to its target types (Task.focus may be a Goal; referral is ServiceRequest only).
+                ResourceReference { Reference: { } reference } when !reference.StartsWith('#')
+                    && (!parameter.Target.Any() || parameter.Target.Any(t => reference.StartsWith($"{t}/", StringComparison.Ordinal))) => reference,
                 Integer { Value: { } number } when parameter.Type == SearchParamType.Number => number.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 Code { Value: { } code } when parameter.Type == SearchParamType.Token => code,
                 _ => null,
