@@ -14,7 +14,7 @@ namespace FhirRecovery.TestKit.Model;
 /// </summary>
 public sealed class KitContext
 {
-    private const int ExcerptLength = 4000;
+    private const int ExcerptLength = 2000;
     private readonly List<RecordedExchange> _exchanges = [];
     private readonly Lazy<ConformanceEngine> _engine;
     private CapabilityStatement? _capability;

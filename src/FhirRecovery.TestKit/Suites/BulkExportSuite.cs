@@ -17,6 +17,7 @@ public sealed class BulkExportSuite : KitSuite
     private const int ValidatedLinesPerFile = 500;
 
     private string? _kickOff;
+    private string? _notOffered;
     private string? _status;
     private Manifest? _manifest;
 
@@ -29,14 +30,14 @@ public sealed class BulkExportSuite : KitSuite
         Test("bulk-01", $"Kick-off ($export?_type={Types}, Prefer: respond-async) answers 202 Accepted with a Content-Location to poll",
             Specs.BulkRule("bulk data kick-off request", "export.html#bulk-data-kick-off-request"), async ctx =>
             {
-                _kickOff = await KickOffUrlAsync(ctx) + $"?_type={Types}&_outputFormat={Uri.EscapeDataString("application/fhir+ndjson")}";
+                _kickOff = await KickOffUrlAsync(ctx, this) + $"?_type={Types}&_outputFormat={Uri.EscapeDataString("application/fhir+ndjson")}";
                 _status = await KickOffAsync(ctx, _kickOff);
             });
 
         Test("bulk-02", "Polling answers 202 (X-Progress, Retry-After honoured) until 200 with a manifest: transactionTime, request, requiresAccessToken, output[type, url]",
             Specs.BulkRule("bulk data status request", "export.html#bulk-data-status-request"), async ctx =>
             {
-                var status = Needs(_status, "bulk-01");
+                var status = After(_status, "bulk-01");
                 var complete = await PollAsync(ctx, status);
                 using var json = JsonDocument.Parse(complete.Body);
                 var root = json.RootElement;
@@ -57,7 +58,7 @@ public sealed class BulkExportSuite : KitSuite
         Test("bulk-03", $"Every output file is NDJSON whose every line is a resource of the file's type that validates (first {ValidatedLinesPerFile} lines validated)",
             Specs.BulkRule("file request: one resource per line", "export.html#file-request"), async ctx =>
             {
-                var manifest = Needs(_manifest, "bulk-02");
+                var manifest = After(_manifest, "bulk-02");
                 var client = manifest.RequiresAccessToken ? ctx.Fhir : ctx.Fhir.WithToken(null);
                 var failures = new List<string>();
                 foreach (var file in manifest.Output)
@@ -89,7 +90,7 @@ public sealed class BulkExportSuite : KitSuite
         Test("bulk-04", "A kick-off cancelled with DELETE on its status URL answers 202, and the status URL then answers 404",
             Specs.BulkRule("bulk data delete request", "export.html#bulk-data-delete-request"), async ctx =>
             {
-                var status = await KickOffAsync(ctx, Needs(_kickOff, "bulk-01"));
+                var status = await KickOffAsync(ctx, After(_kickOff, "bulk-01"));
                 ExpectStatus(await ctx.Fhir.DeleteAsync(status), 202);
                 var after = await ctx.Fhir.GetAsync(status);
                 Expect(after.Status is 404 or 410, $"after DELETE the status URL answers HTTP {after.Status}, not 404");
@@ -98,13 +99,13 @@ public sealed class BulkExportSuite : KitSuite
         Test("bulk-05", "A kick-off without Prefer: respond-async is refused (4xx)",
             Specs.BulkRule("kick-off headers: Prefer respond-async is required", "export.html#headers"), async ctx =>
             {
-                var response = await ctx.Fhir.GetAsync(Needs(_kickOff, "bulk-01"));
+                var response = await ctx.Fhir.GetAsync(After(_kickOff, "bulk-01"));
                 Expect(response.Status is >= 400 and < 500, $"answered HTTP {response.Status}");
             });
     }
 
     /// <summary>System-level $export when declared, else Patient/$export; skips when neither is.</summary>
-    private static async Task<string> KickOffUrlAsync(KitContext ctx)
+    private static async Task<string> KickOffUrlAsync(KitContext ctx, BulkExportSuite suite)
     {
         var capability = await ctx.CapabilityAsync();
         var rest = capability.Rest.FirstOrDefault();
@@ -118,8 +119,13 @@ public sealed class BulkExportSuite : KitSuite
             return "Patient/$export";
         }
 
-        throw Skip("the CapabilityStatement declares no $export operation (Bulk Data Access)");
+        suite._notOffered = "the CapabilityStatement declares no $export operation (Bulk Data Access)";
+        throw Skip(suite._notOffered);
     }
+
+    /// <summary>The value bulk-01 left; the same skip reason as bulk-01 when the server offers no export.</summary>
+    private T After<T>(T? value, string test) where T : class =>
+        _notOffered is { } reason ? throw Skip(reason) : Needs(value, test);
 
     private static async Task<string> KickOffAsync(KitContext ctx, string url)
     {
