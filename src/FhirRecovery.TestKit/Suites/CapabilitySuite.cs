@@ -48,7 +48,7 @@ public sealed class CapabilitySuite : KitSuite
             {
                 var resources = Resources(await ctx.CapabilityAsync());
                 var missing = new List<string>();
-                foreach (var parameter in IgSearchParameters(ctx))
+                foreach (var parameter in Specs.IgDefinitions<SearchParameter>(ctx))
                 {
                     foreach (var type in parameter.Base.OfType<VersionIndependentResourceTypesAll>().Select(b => b.ToString()))
                     {
@@ -68,9 +68,7 @@ public sealed class CapabilitySuite : KitSuite
             {
                 var capability = await ctx.CapabilityAsync();
                 var names = Operations(capability);
-                var wanted = ctx.Engine.Definitions.EntriesOf("OperationDefinition")
-                    .Where(o => o.Url?.StartsWith(Specs.Ig, StringComparison.Ordinal) == true)
-                    .Select(o => ctx.Engine.Definitions.Resolve(o)).OfType<OperationDefinition>().Select(o => o.Code)
+                var wanted = Specs.IgDefinitions<OperationDefinition>(ctx).Select(o => o.Code)
                     .Append("extract").OfType<string>().Distinct().ToList();
                 var missing = wanted.Where(w => !names.Contains(w)).ToList();
                 Expect(missing.Count == 0, "operations not declared: " + string.Join(", ", missing.Select(m => "$" + m)));
@@ -119,11 +117,6 @@ public sealed class CapabilitySuite : KitSuite
 
     /// <summary>The guide's resource profiles (constraints on a resource type, not extensions).</summary>
     private static IEnumerable<StructureDefinition> IgProfiles(KitContext ctx) =>
-        ctx.Engine.Definitions.EntriesOf("StructureDefinition").Where(e => e.Url?.StartsWith(Specs.Ig, StringComparison.Ordinal) == true)
-            .Select(e => ctx.Engine.Definitions.Resolve(e)).OfType<StructureDefinition>()
+        Specs.IgDefinitions<StructureDefinition>(ctx)
             .Where(sd => sd.Kind == StructureDefinition.StructureDefinitionKind.Resource && sd.Derivation == StructureDefinition.TypeDerivationRule.Constraint);
-
-    private static IEnumerable<SearchParameter> IgSearchParameters(KitContext ctx) =>
-        ctx.Engine.Definitions.EntriesOf("SearchParameter").Where(e => e.Url?.StartsWith(Specs.Ig, StringComparison.Ordinal) == true)
-            .Select(e => ctx.Engine.Definitions.Resolve(e)).OfType<SearchParameter>();
 }

@@ -49,7 +49,7 @@ public sealed class MappingSuite : KitSuite
             {
                 var location = Created(Needs(_imported, "map-01"), "ServiceRequest").First();
                 var referral = (await ctx.Fhir.GetAsync(location)).As<ServiceRequest>();
-                Expect(referral.Meta?.Profile.Any(p => p is not null && p.StartsWith(Specs.Profile("peer-support-referral"), StringComparison.Ordinal)) == true, "it does not claim peer-support-referral");
+                Expect(Specs.Claims(referral, "peer-support-referral"), "it does not claim peer-support-referral");
                 Expect(referral.Identifier.Any(i => i.Value == _referralNumber), $"no identifier {_referralNumber} (RF1-6)");
                 ctx.ExpectValid(referral, $"ServiceRequest/{referral.Id}");
             });
@@ -60,7 +60,7 @@ public sealed class MappingSuite : KitSuite
                 var bundle = Needs(_imported, "map-01");
                 var referral = Created(bundle, "ServiceRequest").First().Split('/')[1];
                 var task = (await ctx.Fhir.GetAsync(Created(bundle, "Task").First())).As<FhirTask>();
-                Expect(task.Meta?.Profile.Any(p => p is not null && p.StartsWith(Specs.Profile("peer-support-task"), StringComparison.Ordinal)) == true, "it does not claim peer-support-task");
+                Expect(Specs.Claims(task, "peer-support-task"), "it does not claim peer-support-task");
                 Expect(task.Focus?.Reference?.EndsWith($"ServiceRequest/{referral}", StringComparison.Ordinal) == true, $"its focus is {task.Focus?.Reference}, not the referral");
                 Expect(task.Status == FhirTask.TaskStatus.Requested, $"its status is {task.Status}, not requested");
                 ctx.ExpectValid(task, $"Task/{task.Id}");

@@ -45,7 +45,7 @@ public sealed class SearchSuite : KitSuite
                 _examples = examples;
                 var misses = new List<string>();
                 var exercised = 0;
-                foreach (var parameter in IgSearchParameters(ctx).Where(p => p.Expression is { } e && !e.Contains("resolve()", StringComparison.Ordinal)))
+                foreach (var parameter in Specs.IgDefinitions<SearchParameter>(ctx).Where(p => p.Expression is { } e && !e.Contains("resolve()", StringComparison.Ordinal)))
                 {
                     var type = parameter.Base.First()!.Value.ToString();
                     foreach (var example in examples.Where(e => e.Type == type))
@@ -146,10 +146,6 @@ public sealed class SearchSuite : KitSuite
 
         return (matches, pages);
     }
-
-    private static IEnumerable<SearchParameter> IgSearchParameters(KitContext ctx) =>
-        ctx.Engine.Definitions.EntriesOf("SearchParameter").Where(e => e.Url?.StartsWith(Specs.Ig, StringComparison.Ordinal) == true)
-            .Select(e => ctx.Engine.Definitions.Resolve(e)).OfType<SearchParameter>();
 
     /// <summary>The first value the parameter's expression finds in the resource, written as a search value; null when none.</summary>
     private static string? SearchValue(SearchParameter parameter, Resource resource)

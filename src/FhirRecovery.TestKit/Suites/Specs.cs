@@ -20,4 +20,13 @@ internal static class Specs
     public static Requirement BulkRule(string text, string page) => new(text, $"{Bulk}/{page}");
 
     public static string Profile(string name) => $"{Ig}/StructureDefinition/{name}";
+
+    /// <summary>Whether the resource claims the guide's profile <paramref name="name"/> (any version) in meta.profile.</summary>
+    public static bool Claims(Hl7.Fhir.Model.Resource resource, string name) =>
+        resource.Meta?.Profile.Any(p => p is not null && p.Split('|')[0] == Profile(name)) == true;
+
+    /// <summary>The guide's own definitions of one type (its canonical URLs start with the guide's base) as loaded in the engine.</summary>
+    public static IEnumerable<T> IgDefinitions<T>(KitContext ctx) where T : Hl7.Fhir.Model.Resource =>
+        ctx.Engine.Definitions.EntriesOf(typeof(T).Name).Where(e => e.Url?.StartsWith(Ig, StringComparison.Ordinal) == true)
+            .Select(e => ctx.Engine.Definitions.Resolve(e)).OfType<T>();
 }

@@ -74,7 +74,7 @@ internal static class TaskLifecycle
     }
 
     private static (string Start, Dictionary<string, string[]>? Machine) For(FhirTask task) =>
-        task.Meta?.Profile.Any(p => p is not null && p.StartsWith(Specs.Profile("peer-support-task"), StringComparison.Ordinal)) == true ? ("requested", PeerSupport)
-        : task.Meta?.Profile.Any(p => p is not null && p.StartsWith(Specs.Profile("recovery-patient-task"), StringComparison.Ordinal)) == true ? ("ready", PatientTask)
+        Specs.Claims(task, "peer-support-task") ? ("requested", PeerSupport)
+        : Specs.Claims(task, "recovery-patient-task") ? ("ready", PatientTask)
         : ("", null);
 }
