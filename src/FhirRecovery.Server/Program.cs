@@ -1,4 +1,5 @@
 using FhirRecovery.Server.Configuration;
+using FhirRecovery.Server.Faults;
 using FhirRecovery.Server.Mapping;
 using FhirRecovery.Server.Security;
 using FhirRecovery.Server.Startup;
@@ -16,6 +17,8 @@ builder.Services.AddFhirSecurity(builder.Configuration);
 builder.Services.AddRecoveryWorkflow(builder.Configuration);
 builder.Services.AddRecoveryQuestionnaires();
 builder.Services.AddEhrMapping(builder.Configuration);
+// Last: test-only fault switches (section Faults, off by default) wrap what is registered above.
+builder.Services.AddServerFaults(builder.Configuration);
 
 var app = builder.Build();
 app.UseFhirServer();

@@ -150,7 +150,9 @@ internal static class AuthorizationEndpoints
             identity.SetScopes(granted);
             identity.SetResources(issuers.FhirBaseUrl()!);
             identity.SetDestinations(_ => [Destinations.AccessToken]);
-            return Results.SignIn(new ClaimsPrincipal(identity), properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+            // SMART Backend Services requires `scope` in the token response, even when it equals what was asked for.
+            var response = new AuthenticationProperties(items: new Dictionary<string, string?>(), parameters: new Dictionary<string, object?> { ["scope"] = string.Join(' ', granted) });
+            return Results.SignIn(new ClaimsPrincipal(identity), response, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         }
 
         return Refuse(Errors.UnsupportedGrantType, "Supported: authorization_code, refresh_token, client_credentials");
