@@ -1,3 +1,4 @@
+using FhirRecovery.Server.BulkExport;
 using FhirRecovery.Server.Configuration;
 using FhirRecovery.Server.Mapping;
 using FhirRecovery.Server.Security;
@@ -16,6 +17,7 @@ builder.Services.AddFhirSecurity(builder.Configuration);
 builder.Services.AddRecoveryWorkflow(builder.Configuration);
 builder.Services.AddRecoveryQuestionnaires();
 builder.Services.AddEhrMapping(builder.Configuration);
+builder.Services.AddBulkExport(builder.Configuration);
 
 var app = builder.Build();
 app.UseFhirServer();
