@@ -119,7 +119,7 @@ public abstract class BulkExportSecurityTests(FhirServerFixture fixture)
         while (true)
         {
             var audit = await (await _admin.GetAsync("AuditEvent?_count=200&_sort=-_lastUpdated")).ReadAsync<Bundle>();
-            if (audit.Entry.Select(e => (AuditEvent)e.Resource).Any(a => a.Entity.Any(x => x.Description == "GET /fhir/$export") && a.Agent.Any(x => FhirHttp.ToJson(x).Contains("test-backend"))))
+            if (audit.Entry.Select(e => e.Resource).OfType<AuditEvent>().Any(a => a.Entity.Any(x => x.Description == "GET /fhir/$export") && FhirHttp.ToJson(a).Contains("test-backend")))
             {
                 break;
             }
