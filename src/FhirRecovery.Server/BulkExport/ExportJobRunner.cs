@@ -75,6 +75,8 @@ public sealed class ExportJobRunner(
     {
         private DateTimeOffset _lastRenewal = runner.Clock.GetUtcNow();
         private string _progress = "Starting";
+        private IReadOnlyList<string>? _members;
+        private List<OperationOutcome> _groupIssues = [];
 
         public long Exported { get; private set; }
 
@@ -84,6 +86,12 @@ public sealed class ExportJobRunner(
             if (!await runner.Jobs.DiscardUnfinishedAsync(job.Id, owner, cancellationToken))
             {
                 throw new ExportLeaseLostException(job.Id);
+            }
+
+            if (request.Level == ExportLevel.Group)
+            {
+                // Once per run, before any type: a Group deleted since the kick-off fails the job rather than each type.
+                _members = await GroupMembersAsync(_groupIssues, cancellationToken);
             }
 
             var finished = (await runner.Jobs.FilesAsync(job.Id, cancellationToken)).Select(f => f.Number).ToHashSet();
@@ -106,7 +114,9 @@ public sealed class ExportJobRunner(
         private async Task ExportTypeAsync(int typeIndex, string type, CancellationToken cancellationToken)
         {
             var output = NewWriter(OutputFile(typeIndex));
-            var errors = new List<OperationOutcome>();
+            // What the Group's definition gave to report goes with the first type this run exports.
+            var errors = _groupIssues;
+            _groupIssues = [];
             var elements = request.ElementsFor(type);
             // The same resource can come from two filters or two patients' compartments: remember what was written (ids of
             // one type only, and only when more than one search feeds the file).
@@ -201,9 +211,9 @@ public sealed class ExportJobRunner(
         private async IAsyncEnumerable<string> PatientsAsync(List<OperationOutcome> errors, [EnumeratorCancellation] CancellationToken cancellationToken)
         {
             var only = request.Patients?.ToHashSet(StringComparer.Ordinal);
-            if (request.Level == ExportLevel.Group)
+            if (_members is not null)
             {
-                foreach (var member in await GroupMembersAsync(errors, cancellationToken))
+                foreach (var member in _members)
                 {
                     if (only is null || only.Contains(member))
                     {

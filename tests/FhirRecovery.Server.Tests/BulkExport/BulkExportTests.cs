@@ -4,6 +4,7 @@ using FhirRecovery.Server.Tests.Infrastructure;
 using FhirRecovery.Storage;
 using FhirRecovery.Testing;
 using Hl7.Fhir.Model;
+using Hl7.Fhir.Serialization;
 using Microsoft.Extensions.DependencyInjection;
 using static FhirRecovery.Server.Tests.Infrastructure.TestResources;
 
@@ -164,6 +165,32 @@ public abstract class BulkExportTests(FhirServerFixture fixture)
         await (await Client.GetAsync($"$export-status/{Unique("job")}")).AssertOutcomeAsync(HttpStatusCode.NotFound, "export job");
         await (await Client.GetAsync($"$export-file/{Unique("job")}/1")).AssertOutcomeAsync(HttpStatusCode.NotFound, "export job");
         await RunJobsAsync();
+    }
+
+    [StoreFact]
+    public async Task What_cannot_be_exported_is_reported_and_a_failed_job_answers_500()
+    {
+        var patient = await CreateAsync(Patient());
+        var group = await CreateAsync(new Group
+        {
+            Type = Group.GroupType.Person,
+            Actual = true,
+            Member = [new() { Entity = new ResourceReference($"Patient/{patient.Id}") }, new() { Entity = new ResourceReference("Practitioner/not-a-patient") }],
+        });
+
+        var manifest = await Client.ManifestAsync(await Client.KickOffAsync($"Group/{group.Id}/$export?_type=Patient"), RunJobsAsync);
+        Assert.Equal([patient.Id], (await Client.DownloadAsync(manifest, "Patient")).Select(p => p.Id));
+        var error = manifest["error"]!.AsArray().Single()!;
+        Assert.Equal("OperationOutcome", error["type"]!.GetValue<string>());
+        var lines = (await Client.GetStringAsync(error["url"]!.GetValue<string>())).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var outcome = Assert.IsType<OperationOutcome>(new FhirJsonDeserializer().DeserializeResource(lines.Single()));
+        Assert.Contains("Practitioner/not-a-patient", outcome.Issue.Single().Diagnostics);
+
+        // The Group is deleted between kick-off and run: the job fails, and its status says so.
+        var status = await Client.KickOffAsync($"Group/{group.Id}/$export?_type=Patient");
+        await (await Client.DeleteAsync($"Group/{group.Id}")).AssertStatusAsync(HttpStatusCode.NoContent);
+        await RunJobsAsync();
+        await (await Client.GetAsync(status)).AssertOutcomeAsync(HttpStatusCode.InternalServerError, $"Group/{group.Id}");
     }
 
     [StoreFact]
