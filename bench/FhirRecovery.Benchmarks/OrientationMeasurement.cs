@@ -178,7 +178,7 @@ internal static class OrientationMeasurement
         });
     }
 
-    private static async Task InBatchesAsync(IResourceStore store, int count, int batch, Func<int, Resource> make)
+    internal static async Task InBatchesAsync(IResourceStore store, int count, int batch, Func<int, Resource> make)
     {
         for (var first = 0; first < count; first += batch)
         {
@@ -212,7 +212,7 @@ internal static class OrientationMeasurement
         return id;
     }
 
-    private static string? Option(string[] args, string name)
+    internal static string? Option(string[] args, string name)
     {
         var index = Array.IndexOf(args, name);
         return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;

@@ -9,6 +9,7 @@ return args.FirstOrDefault() switch
     "memory" => StartupMeasurement.MeasureMemory(),
     "questionnaires-cpu" => QuestionnaireCpuMeasurement.Run(args.Skip(1).ToArray()),
     "orientation" => OrientationMeasurement.Run(args.Skip(1).ToArray()),
+    "export" => ExportMeasurement.Run(args.Skip(1).ToArray()),
     _ => RunBenchmarks(args),
 };
 

@@ -1,3 +1,4 @@
+using FhirRecovery.Server.BulkExport;
 using FhirRecovery.Server.Configuration;
 using FhirRecovery.Server.Faults;
 using FhirRecovery.Server.Mapping;
@@ -17,6 +18,7 @@ builder.Services.AddFhirSecurity(builder.Configuration);
 builder.Services.AddRecoveryWorkflow(builder.Configuration);
 builder.Services.AddRecoveryQuestionnaires();
 builder.Services.AddEhrMapping(builder.Configuration);
+builder.Services.AddBulkExport(builder.Configuration);
 // Last: test-only fault switches (section Faults, off by default) wrap what is registered above.
 builder.Services.AddServerFaults(builder.Configuration);
 

@@ -52,6 +52,8 @@ public static class StorageServiceCollectionExtensions
         // the relational store itself, else (a host decorates IResourceStore) the undecorated instance behind it.
         services.TryAddSingleton<ISubscriptionOutbox>(sp =>
             sp.GetRequiredService<IResourceStore>() as ISubscriptionOutbox ?? sp.GetRequiredService<RelationalResourceStore>());
+        services.TryAddSingleton<IExportJobStore>(sp =>
+            sp.GetRequiredService<IResourceStore>() as IExportJobStore ?? sp.GetRequiredService<RelationalResourceStore>());
         services.TryAddSingleton<ISearchAggregation>(sp =>
             sp.GetRequiredService<IResourceStore>() as ISearchAggregation ?? sp.GetRequiredService<RelationalResourceStore>());
         return services;

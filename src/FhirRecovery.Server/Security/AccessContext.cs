@@ -85,6 +85,28 @@ public sealed class AccessContext
         };
     }
 
+    /// <summary>The context as data, for work that runs after the request has ended (a Bulk Data export job).</summary>
+    public AccessSnapshot ToSnapshot() => new(Kind, ClientId, Subject, Issuer, Patient, FhirUser, UserPatient, RawScopes);
+
+    /// <summary>The context a snapshot was taken of, with the same rights (the token's scopes are parsed again).</summary>
+    public static AccessContext FromSnapshot(AccessSnapshot snapshot) => snapshot.Kind switch
+    {
+        "anonymous" => Anonymous,
+        "system" => System,
+        "unauthenticated" => Unauthenticated,
+        _ => new AccessContext(false, snapshot.Kind)
+        {
+            RawScopes = snapshot.Scopes,
+            Scopes = snapshot.Scopes.Select(SmartScope.Parse).OfType<SmartScope>().ToList(),
+            ClientId = snapshot.ClientId,
+            Subject = snapshot.Subject,
+            Issuer = snapshot.Issuer,
+            Patient = snapshot.Patient,
+            FhirUser = snapshot.FhirUser,
+            UserPatient = snapshot.UserPatient,
+        },
+    };
+
     /// <summary>Whether any resource scope grants anything at all.</summary>
     public bool HasResourceScopes => IsUnrestricted || Scopes.Count > 0;
 
@@ -225,6 +247,17 @@ public sealed class AccessContext
             : null;
     }
 }
+
+/// <summary>An <see cref="AccessContext"/> as data (JSON-serialisable): what a token allowed when a job was requested.</summary>
+public sealed record AccessSnapshot(
+    string Kind,
+    string? ClientId,
+    string? Subject,
+    string? Issuer,
+    string? Patient,
+    string? FhirUser,
+    string? UserPatient,
+    IReadOnlyList<string> Scopes);
 
 /// <summary>
 /// The access context of the current flow (an async-local, so it follows the request into the store). Null outside any

@@ -79,8 +79,8 @@ public static class ServerSetup
         fhir.AddEndpointFilter(async (context, next) =>
         {
             // Content negotiation first: a client that accepts nothing we write gets its 406 before any work is done
-            // (HTML-capable endpoints answer an HTML request themselves).
-            if (!HtmlRepresentation.Requested(context.HttpContext))
+            // (HTML-capable endpoints answer an HTML request themselves, NDJSON endpoints every request).
+            if (!HtmlRepresentation.Requested(context.HttpContext) && !NdjsonRepresentation.On(context.HttpContext))
             {
                 FhirRequestContext.Get(context.HttpContext);
             }

@@ -130,6 +130,43 @@ internal static class Schema
             CREATE INDEX IF NOT EXISTS ix_subscription_outbox_subscription ON subscription_outbox (subscription_id, message_key);
             """;
 
-        return [v1.ToString(), v2, v3];
+        // v4: Bulk Data export jobs (see ExportJobStore), their finished files and the files' NDJSON in chunks. The output
+        // lives in the database so that whichever instance a client polls can serve it; a job is claimed with a lease like
+        // the outbox's rows, so a job whose instance died is taken up again. IF NOT EXISTS: self-contained, like v3.
+        var bytes = postgres ? "bytea" : "BLOB";
+        var v4 = $"""
+            CREATE TABLE IF NOT EXISTS export_jobs (
+                job_id {t.Text} PRIMARY KEY,
+                requester {t.Text} NOT NULL,
+                request {t.Text} NOT NULL,
+                status {t.Text} NOT NULL,
+                transaction_time {t.Long} NOT NULL,
+                created_at {t.Long} NOT NULL,
+                finished_at {t.Long},
+                progress {t.Text},
+                error {t.Text},
+                attempts {t.Long} NOT NULL,
+                lease_owner {t.Text},
+                lease_until {t.Long}
+            );
+            CREATE INDEX IF NOT EXISTS ix_export_jobs_status ON export_jobs (status, created_at);
+            CREATE TABLE IF NOT EXISTS export_files (
+                job_id {t.Text} NOT NULL,
+                file_no {t.Long} NOT NULL,
+                kind {t.Text} NOT NULL,
+                res_type {t.Text} NOT NULL,
+                line_count {t.Long} NOT NULL,
+                PRIMARY KEY (job_id, file_no)
+            );
+            CREATE TABLE IF NOT EXISTS export_chunks (
+                job_id {t.Text} NOT NULL,
+                file_no {t.Long} NOT NULL,
+                seq {t.Long} NOT NULL,
+                content {bytes} NOT NULL,
+                PRIMARY KEY (job_id, file_no, seq)
+            );
+            """;
+
+        return [v1.ToString(), v2, v3, v4];
     }
 }
