@@ -21,6 +21,14 @@ public sealed record ClaimedNotification(
 public interface ISubscriptionOutboxSession
 {
     Task EnqueueAsync(SubscriptionNotification notification, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A marker that changes whenever a Subscription is created, updated or deleted in the database (every such write
+    /// adds a version row), so a process may keep its list of active subscriptions and re-read it only when the marker
+    /// moves: every instance sees every other's changes. Null when this session has written a Subscription itself
+    /// (its view is not yet everyone's, and a rollback could bring an old marker back with other content).
+    /// </summary>
+    Task<string?> SubscriptionsMarkerAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>

@@ -22,8 +22,11 @@ public sealed class AuditOptions
     /// <summary>How often the batch of recorded events is written to the store.</summary>
     public int FlushIntervalMilliseconds { get; set; } = 1000;
 
-    /// <summary>Most events per store session.</summary>
-    public int MaxBatch { get; set; } = 500;
+    /// <summary>
+    /// Most events per store session. Small on purpose: on SQLite a session holds the one write lock, and a batch of 500
+    /// (about 150 ms) stalled every client write queued behind it; 32 keeps each hold near the cost of one ordinary write.
+    /// </summary>
+    public int MaxBatch { get; set; } = 32;
 }
 
 /// <summary>

@@ -115,28 +115,51 @@ public sealed class SubscriptionMatcher(SubscriptionDeliverySignal signal, TimeP
         }
     }
 
-    /// <summary>The subscriptions that take notifications (status active or error, not past their end) on a type.</summary>
+    /// <summary>
+    /// The subscriptions that take notifications (status active or error, not past their end) on a type. Every write of a
+    /// notified type asks, inside its write transaction: the list is kept per process and re-read only when the store's
+    /// Subscription marker moves (one index-only query instead of a search and a parse per write).
+    /// </summary>
     private async Task<List<(string Id, SubscriptionCriteria Criteria)>> ActiveSubscriptionsAsync(IStoreSession session, string type, CancellationToken cancellationToken)
     {
-        var found = new List<(string, SubscriptionCriteria)>();
+        var marker = session is ISubscriptionOutboxSession outbox ? await outbox.SubscriptionsMarkerAsync(cancellationToken) : null;
+        var known = _known;
+        if (marker is null || known?.Marker != marker)
+        {
+            known = new KnownSubscriptions(marker, await ReadSubscriptionsAsync(session, cancellationToken));
+            if (marker is not null)
+            {
+                _known = known;
+            }
+        }
+
         var now = clock.GetUtcNow();
+        return known.Subscriptions.Where(s => s.Criteria.ResourceType == type && IsLive(s.Subscription, now)).Select(s => (s.Id, s.Criteria)).ToList();
+    }
+
+    private volatile KnownSubscriptions? _known;
+
+    private sealed record KnownSubscriptions(string? Marker, List<(string Id, Subscription Subscription, SubscriptionCriteria Criteria)> Subscriptions);
+
+    private static async Task<List<(string Id, Subscription Subscription, SubscriptionCriteria Criteria)>> ReadSubscriptionsAsync(IStoreSession session, CancellationToken cancellationToken)
+    {
+        var found = new List<(string, Subscription, SubscriptionCriteria)>();
         string? page = null;
         do
         {
             var result = await session.SearchAsync(new SearchRequest
             {
                 ResourceType = "Subscription",
-                // criteria is a string parameter (starts-with): a cheap pre-filter; the type is checked exactly below.
-                Parameters = page is null ? [new("status", "active,error"), new("type", "rest-hook"), new("criteria", type), new("_count", "200")] : [],
+                Parameters = page is null ? [new("status", "active,error"), new("type", "rest-hook"), new("_count", "200")] : [],
                 PageToken = page,
                 Handling = SearchHandling.Strict,
             }, cancellationToken);
             foreach (var match in result.Matches)
             {
-                if (match.Json is { } json && FhirSerialization.ParseStored(json) is Subscription subscription && IsLive(subscription, now)
-                    && SubscriptionCriteria.TryParse(subscription.Criteria, out _) is { } criteria && criteria.ResourceType == type)
+                if (match.Json is { } json && FhirSerialization.ParseStored(json) is Subscription subscription
+                    && SubscriptionCriteria.TryParse(subscription.Criteria, out _) is { } criteria)
                 {
-                    found.Add((match.Id, criteria));
+                    found.Add((match.Id, subscription, criteria));
                 }
             }
 

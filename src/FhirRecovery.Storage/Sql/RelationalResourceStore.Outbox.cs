@@ -143,4 +143,16 @@ public abstract partial class RelationalResourceStore : ISubscriptionOutbox
         await using var command = p.CreateCommand(connection, transaction, sql, context.CommandTimeout);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    /// <summary>Count and newest key of a type's version rows (index-only on ix_versions_type_updated): moves with every write of the type.</summary>
+    internal static async Task<string> VersionMarkerAsync(StoreContext context, DbConnection connection, DbTransaction transaction,
+        string resourceType, CancellationToken cancellationToken)
+    {
+        var p = new SqlParameters();
+        var sql = $"SELECT count(*), coalesce(max(version_key), 0) FROM resource_versions WHERE res_type = {p.Add(resourceType)}";
+        await using var command = p.CreateCommand(connection, transaction, sql, context.CommandTimeout);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return $"{reader.GetInt64(0)}:{reader.GetInt64(1)}";
+    }
 }

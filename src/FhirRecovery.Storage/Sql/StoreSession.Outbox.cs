@@ -8,4 +8,15 @@ internal sealed partial class StoreSession : ISubscriptionOutboxSession
         await StartAsync(cancellationToken);
         await RelationalResourceStore.EnqueueAsync(_context, _write.Connection, _write.Transaction, notification, cancellationToken);
     }
+
+    public async Task<string?> SubscriptionsMarkerAsync(CancellationToken cancellationToken = default)
+    {
+        if (_heads.Keys.Any(k => k.Type == "Subscription"))
+        {
+            return null;
+        }
+
+        await StartAsync(cancellationToken);
+        return await RelationalResourceStore.VersionMarkerAsync(_context, _write.Connection, _write.Transaction, "Subscription", cancellationToken);
+    }
 }

@@ -289,6 +289,84 @@ public abstract class SubscriptionTests(FhirServerFixture fixture)
         }
     }
 
+    [StoreFact]
+    public async Task The_subscriptions_marker_moves_with_every_subscription_write_and_only_then()
+    {
+        var (store, drop) = await IsolatedStoreAsync();
+        try
+        {
+            async Task<string?> MarkerAsync()
+            {
+                await using var session = await store.BeginAsync();
+                return await ((ISubscriptionOutboxSession)session).SubscriptionsMarkerAsync();
+            }
+
+            var before = await MarkerAsync();
+            Assert.NotNull(before);
+            await EnqueueAsync(store, commit: true); // a Patient: not a Subscription
+            Assert.Equal(before, await MarkerAsync());
+
+            var subscription = NewSubscription("Goal?status=active", null);
+            subscription.Id = Unique("s");
+            await using (var session = await store.BeginAsync())
+            {
+                await session.CreateAsync(subscription);
+                // This session's own view is not everyone's yet: no marker to cache against.
+                Assert.Null(await ((ISubscriptionOutboxSession)session).SubscriptionsMarkerAsync());
+                await session.CommitAsync();
+            }
+
+            var created = await MarkerAsync();
+            Assert.NotEqual(before, created);
+            await using (var session = await store.BeginAsync())
+            {
+                await session.DeleteAsync("Subscription", subscription.Id, null);
+                await session.CommitAsync();
+            }
+
+            Assert.NotEqual(created, await MarkerAsync());
+        }
+        finally
+        {
+            await drop();
+        }
+    }
+
+    [StoreFact]
+    public async Task A_subscription_made_on_one_instance_is_honoured_by_another_that_already_wrote()
+    {
+        var receiver = new TestReceiver();
+        var (newServer, drop) = await SharedDatabaseAsync();
+        var patient = Unique("p");
+        try
+        {
+            var first = newServer(receiver);
+            var second = newServer(receiver);
+            await first.InitializeAsync();
+            await second.InitializeAsync();
+            try
+            {
+                // The first instance writes (and so learns there is no subscription) before the second adds one.
+                await (await first.Client.PostAsync("Goal", Goal($"Patient/{patient}", "Before"))).AssertStatusAsync(HttpStatusCode.Created);
+                var subscription = await (await second.Client.PostAsync("Subscription", NewSubscription($"Goal?subject=Patient/{patient}", FhirHttp.Json))).ReadAsync<Subscription>();
+
+                var goal = await (await first.Client.PostAsync("Goal", Goal($"Patient/{patient}", "After"))).ReadAsync<Goal>();
+
+                await receiver.WaitForAsync(r => r.Delivered.Any(d => d.SubscriptionId == subscription.Id && d.ResourceVersion == $"Goal/{goal.Id}/_history/1"),
+                    "the goal written on the first instance notified");
+            }
+            finally
+            {
+                await first.DisposeAsync();
+                await second.DisposeAsync();
+            }
+        }
+        finally
+        {
+            await drop();
+        }
+    }
+
     private static List<ReceivedNotification> For(TestReceiver receiver, string subscriptionId) =>
         receiver.Delivered.Where(r => r.SubscriptionId == subscriptionId).ToList();
 
