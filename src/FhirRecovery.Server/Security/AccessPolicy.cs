@@ -35,6 +35,32 @@ public sealed class AccessPolicy(PatientCompartment compartment, SearchParameter
     public Grant RequireAny(AccessContext access, string type, SmartPermission[] permissions) =>
         access.GrantForAny(type, permissions) ?? throw Denied(access, type, permissions[0]);
 
+    /// <summary>
+    /// Population-level answers (counts over everyone's records, such as <c>$recovery-orientation</c>) are computed in the
+    /// database, past the per-resource checks, and a count over a small population is the data of its people: they need
+    /// unconfined, unconstrained search on every type counted. A patient's app (patient context, or a patient's own
+    /// login with user scopes) gets a 403.
+    /// </summary>
+    public void RequirePopulationAccess(string operation, params string[] types)
+    {
+        var access = Current;
+        if (access.IsUnrestricted)
+        {
+            return;
+        }
+
+        foreach (var type in types)
+        {
+            var grant = Require(access, type, SmartPermission.Search);
+            if (grant.IsConfined || grant.IsConstrained)
+            {
+                throw SecurityErrors.InsufficientScope(
+                    $"{operation} counts every person's {type} records: it needs user/ or system/ scopes for {type} without constraints, "
+                    + "which a token confined to one patient does not give", $"user/{type}.s");
+            }
+        }
+    }
+
     internal static Http.FhirException Denied(AccessContext access, string type, SmartPermission permission)
     {
         if (access.Kind == "unauthenticated")
