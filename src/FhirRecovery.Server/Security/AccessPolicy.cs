@@ -76,6 +76,38 @@ public sealed class AccessPolicy(PatientCompartment compartment, SearchParameter
             $"{level}/{type}.{SmartScope.Letters(permission)}");
     }
 
+    /// <summary>
+    /// A read under the current token: a grant for one of <paramref name="permissions"/> first (403 without), then the
+    /// version only if it is visible under it (otherwise as if it did not exist).
+    /// </summary>
+    internal async Task<ResourceVersion?> ReadAsync(string type, SmartPermission[] permissions, Func<Task<ResourceVersion?>> read, IPolicyReader reader,
+        CancellationToken cancellationToken)
+    {
+        var access = Current;
+        if (access.IsUnrestricted)
+        {
+            return await read();
+        }
+
+        var grant = RequireAny(access, type, permissions);
+        var version = await read();
+        return version is not null && await IsVisibleAsync(grant, version, reader, cancellationToken) ? version : null;
+    }
+
+    /// <summary>A search under the current token: narrowed before it runs (<see cref="Narrow"/>), its results checked again after.</summary>
+    internal async Task<SearchResult> SearchAsync(SearchRequest request, SmartPermission[] permissions, Func<SearchRequest, Task<SearchResult>> search,
+        IPolicyReader reader, CancellationToken cancellationToken)
+    {
+        var access = Current;
+        if (access.IsUnrestricted)
+        {
+            return await search(request);
+        }
+
+        var narrowed = Narrow(access, request, permissions);
+        return await FilterAsync(access, narrowed, await search(narrowed), reader, cancellationToken);
+    }
+
     /// <summary>Whether a stored version is visible under the grant (compartment and constraints).</summary>
     internal async Task<bool> IsVisibleAsync(Grant grant, ResourceVersion version, IPolicyReader reader, CancellationToken cancellationToken)
     {
