@@ -51,6 +51,11 @@ public abstract class BolaMatrixTests(FhirServerFixture fixture, ITestOutputHelp
 
     private static HttpRequestMessage Get(string url) => new(HttpMethod.Get, url);
 
+    /// <summary>Patient A's app: A in context, or (user scopes) A's own login.</summary>
+    private static string CallerToken((string Name, string Scopes, bool PatientContext) variant, BolaPatient a) => variant.PatientContext
+        ? TestTokens.Mint(variant.Scopes, patient: a.Patient, clientId: AppClient)
+        : TestTokens.Mint(variant.Scopes, fhirUser: $"http://localhost/fhir/Patient/{a.Patient}", clientId: AppClient);
+
     private static HttpRequestMessage Send(HttpMethod method, string url, Resource? body = null, string? mediaType = null, string? text = null)
     {
         var request = new HttpRequestMessage(method, url);
@@ -329,9 +334,7 @@ public abstract class BolaMatrixTests(FhirServerFixture fixture, ITestOutputHelp
 
         foreach (var variant in ScopeVariants)
         {
-            var caller = fixture.ClientWith(variant.PatientContext
-                ? TestTokens.Mint(variant.Scopes, patient: a.Patient, clientId: AppClient)
-                : TestTokens.Mint(variant.Scopes, fhirUser: $"http://localhost/fhir/Patient/{a.Patient}", clientId: AppClient));
+            var caller = fixture.ClientWith(CallerToken(variant, a));
             foreach (var query in new[]
                      {
                          $"Communication?_id={id}&_include=Communication:about", $"Communication?about=Goal/{b.Goal}&_include=Communication:about",
@@ -355,9 +358,7 @@ public abstract class BolaMatrixTests(FhirServerFixture fixture, ITestOutputHelp
         var (a, _, _) = await SeedAsync();
         foreach (var variant in ScopeVariants)
         {
-            var caller = fixture.ClientWith(variant.PatientContext
-                ? TestTokens.Mint(variant.Scopes, patient: a.Patient, clientId: AppClient)
-                : TestTokens.Mint(variant.Scopes, fhirUser: $"http://localhost/fhir/Patient/{a.Patient}", clientId: AppClient));
+            var caller = fixture.ClientWith(CallerToken(variant, a));
             var outcome = await (await caller.GetAsync("$recovery-orientation")).AssertOutcomeAsync(HttpStatusCode.Forbidden);
             Assert.Contains("counts every person's", outcome.Issue[0].Diagnostics, StringComparison.Ordinal);
         }
@@ -373,10 +374,7 @@ public abstract class BolaMatrixTests(FhirServerFixture fixture, ITestOutputHelp
     {
         var (a, b, practitioner) = await SeedAsync();
         var admin = fixture.ClientWith(TestTokens.Mint("system/*.cruds", clientId: AdminClient));
-        var token = variant.PatientContext
-            ? TestTokens.Mint(variant.Scopes, patient: a.Patient, clientId: AppClient)
-            : TestTokens.Mint(variant.Scopes, fhirUser: $"http://localhost/fhir/Patient/{a.Patient}", clientId: AppClient);
-        var caller = fixture.ClientWith(token);
+        var caller = fixture.ClientWith(CallerToken(variant, a));
         var before = await VersionsAsync(admin, b);
         var failures = new List<string>();
         var checks = 0;
