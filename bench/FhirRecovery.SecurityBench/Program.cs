@@ -26,8 +26,26 @@ internal static class SecurityBench
 {
     public static async Task<int> Main(string[] args)
     {
-        var options = Args.Parse(args);
         var work = Directory.CreateTempSubdirectory("fhirrecovery-security-bench-").FullName;
+        try
+        {
+            return await RunAsync(Args.Parse(args), args, work);
+        }
+        finally
+        {
+            // After the servers have stopped: their audit writers still use the folder until then.
+            try
+            {
+                Directory.Delete(work, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private static async Task<int> RunAsync(Args options, string[] args, string work)
+    {
         var root = Args.RepositoryRoot();
         // WebApplicationFactory looks for the server's content root (appsettings.json) through this variable outside test projects.
         Environment.SetEnvironmentVariable("ASPNETCORE_TEST_CONTENTROOT_FHIRRECOVERY_SERVER", Path.Combine(root, "src", "FhirRecovery.Server"));
@@ -97,9 +115,10 @@ internal static class SecurityBench
 
         if (args.Contains("--cpu-profile"))
         {
-            foreach (var configuration in configurations)
+            // Repeats alternate the order of the configurations, so JIT and tiering costs do not all fall on the first ones.
+            for (var repeat = 0; repeat < 4; repeat++)
             {
-                for (var repeat = 0; repeat < 3; repeat++)
+                foreach (var configuration in repeat % 2 == 0 ? configurations : configurations.Reverse())
                 {
                     using var client = new HttpClient { BaseAddress = new Uri($"http://localhost:{configuration.Port}/fhir/") };
                     if (configuration.Token is not null)
@@ -182,14 +201,6 @@ internal static class SecurityBench
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             File.WriteAllText(path, report.ToString());
             Console.Error.WriteLine($"Wrote {path}");
-        }
-
-        try
-        {
-            Directory.Delete(work, recursive: true);
-        }
-        catch (IOException)
-        {
         }
 
         return worst >= 0.85 ? 0 : 1;

@@ -124,7 +124,8 @@ public static class AuditEventFactory
             });
         }
 
-        if (record.Query is { Length: > 0 } query || action == AuditEvent.AuditEventAction.E)
+        // Operations are named only by their path ($recovery-summary, $export-ehr...): without it the record would not say what was done.
+        if (record.Query is { Length: > 0 } query || action == AuditEvent.AuditEventAction.E || subtype == "operation")
         {
             audit.Entity.Add(new AuditEvent.EntityComponent
             {

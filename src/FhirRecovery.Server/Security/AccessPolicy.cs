@@ -35,6 +35,32 @@ public sealed class AccessPolicy(PatientCompartment compartment, SearchParameter
     public Grant RequireAny(AccessContext access, string type, SmartPermission[] permissions) =>
         access.GrantForAny(type, permissions) ?? throw Denied(access, type, permissions[0]);
 
+    /// <summary>
+    /// Population-level answers (counts over everyone's records, such as <c>$recovery-orientation</c>) are computed in the
+    /// database, past the per-resource checks, and a count over a small population is the data of its people: they need
+    /// unconfined, unconstrained search on every type counted. A patient's app (patient context, or a patient's own
+    /// login with user scopes) gets a 403.
+    /// </summary>
+    public void RequirePopulationAccess(string operation, params string[] types)
+    {
+        var access = Current;
+        if (access.IsUnrestricted)
+        {
+            return;
+        }
+
+        foreach (var type in types)
+        {
+            var grant = Require(access, type, SmartPermission.Search);
+            if (grant.IsConfined || grant.IsConstrained)
+            {
+                throw SecurityErrors.InsufficientScope(
+                    $"{operation} counts every person's {type} records: it needs user/ or system/ scopes for {type} without constraints, "
+                    + "which a token confined to one patient does not give", $"user/{type}.s");
+            }
+        }
+    }
+
     internal static Http.FhirException Denied(AccessContext access, string type, SmartPermission permission)
     {
         if (access.Kind == "unauthenticated")
@@ -48,6 +74,38 @@ public sealed class AccessPolicy(PatientCompartment compartment, SearchParameter
                 ? $"The token's patient/ scopes need a patient in context (launch/patient), and it has none"
                 : $"The token's scopes do not allow {SecurityErrors.Describe(permission)} on {type}",
             $"{level}/{type}.{SmartScope.Letters(permission)}");
+    }
+
+    /// <summary>
+    /// A read under the current token: a grant for one of <paramref name="permissions"/> first (403 without), then the
+    /// version only if it is visible under it (otherwise as if it did not exist).
+    /// </summary>
+    internal async Task<ResourceVersion?> ReadAsync(string type, SmartPermission[] permissions, Func<Task<ResourceVersion?>> read, IPolicyReader reader,
+        CancellationToken cancellationToken)
+    {
+        var access = Current;
+        if (access.IsUnrestricted)
+        {
+            return await read();
+        }
+
+        var grant = RequireAny(access, type, permissions);
+        var version = await read();
+        return version is not null && await IsVisibleAsync(grant, version, reader, cancellationToken) ? version : null;
+    }
+
+    /// <summary>A search under the current token: narrowed before it runs (<see cref="Narrow"/>), its results checked again after.</summary>
+    internal async Task<SearchResult> SearchAsync(SearchRequest request, SmartPermission[] permissions, Func<SearchRequest, Task<SearchResult>> search,
+        IPolicyReader reader, CancellationToken cancellationToken)
+    {
+        var access = Current;
+        if (access.IsUnrestricted)
+        {
+            return await search(request);
+        }
+
+        var narrowed = Narrow(access, request, permissions);
+        return await FilterAsync(access, narrowed, await search(narrowed), reader, cancellationToken);
     }
 
     /// <summary>Whether a stored version is visible under the grant (compartment and constraints).</summary>

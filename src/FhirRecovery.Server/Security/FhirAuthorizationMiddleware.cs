@@ -13,7 +13,8 @@ namespace FhirRecovery.Server.Security;
 /// under the token's <see cref="AccessContext"/>, which the store enforces on every read, search and write.
 /// <c>/metadata</c> and <c>/.well-known/smart-configuration</c> are public.
 /// </summary>
-public sealed class FhirAuthorizationMiddleware(RequestDelegate next, IOptionsMonitor<AuthOptions> options, ILogger<FhirAuthorizationMiddleware> logger)
+public sealed class FhirAuthorizationMiddleware(RequestDelegate next, IOptionsMonitor<AuthOptions> options, ValidatedTokenCache validated,
+    ILogger<FhirAuthorizationMiddleware> logger)
 {
     /// <summary>Where the request's access context is kept for later middleware (audit).</summary>
     public static readonly object ItemKey = new();
@@ -54,22 +55,31 @@ public sealed class FhirAuthorizationMiddleware(RequestDelegate next, IOptionsMo
             return;
         }
 
-        var result = await http.AuthenticateAsync(BearerSchemes.Bearer);
-        if (!result.Succeeded)
+        var token = BearerToken(http);
+        if (token is null || !validated.TryGet(token, out var access))
         {
-            http.Items[ItemKey] = AccessContext.Unauthenticated;
-            if (result.IsMissingToken())
+            var result = await http.AuthenticateAsync(BearerSchemes.Bearer);
+            if (!result.Succeeded)
             {
-                throw SecurityErrors.Unauthorized("This FHIR server needs a bearer token (SMART on FHIR; see /fhir/.well-known/smart-configuration)", error: null);
+                http.Items[ItemKey] = AccessContext.Unauthenticated;
+                if (result.IsMissingToken())
+                {
+                    throw SecurityErrors.Unauthorized("This FHIR server needs a bearer token (SMART on FHIR; see /fhir/.well-known/smart-configuration)", error: null);
+                }
+
+                logger.LogInformation(result.Failure, "Bearer token refused for {Method} {Path}", http.Request.Method, http.Request.Path);
+                throw SecurityErrors.Unauthorized(BearerSchemes.Describe(result.Failure));
             }
 
-            logger.LogInformation(result.Failure, "Bearer token refused for {Method} {Path}", http.Request.Method, http.Request.Path);
-            throw SecurityErrors.Unauthorized(BearerSchemes.Describe(result.Failure));
+            access = AccessContext.FromPrincipal(result.Principal!, auth);
+            await ResolveUserPatientAsync(http, access);
+            if (token is not null)
+            {
+                validated.Add(token, access, result.Principal!);
+            }
         }
 
-        var access = AccessContext.FromPrincipal(result.Principal!, auth);
         http.Items[ItemKey] = access;
-        await ResolveUserPatientAsync(http, access);
         if (!access.HasResourceScopes)
         {
             throw SecurityErrors.InsufficientScope("The token holds no SMART resource scopes (patient/, user/ or system/)");
@@ -80,6 +90,12 @@ public sealed class FhirAuthorizationMiddleware(RequestDelegate next, IOptionsMo
         {
             await next(http);
         }
+    }
+
+    private static string? BearerToken(HttpContext http)
+    {
+        var header = http.Request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && header.Length > "Bearer ".Length ? header["Bearer ".Length..].Trim() : null;
     }
 
     /// <summary>

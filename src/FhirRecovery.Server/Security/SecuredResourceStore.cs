@@ -18,6 +18,7 @@ namespace FhirRecovery.Server.Security;
 public sealed class SecuredResourceStore(IResourceStore inner, AccessPolicy policy) : IResourceStore, IPolicyReader
 {
     private static readonly SmartPermission[] SearchOnly = [SmartPermission.Search];
+    private static readonly SmartPermission[] ReadOnly = [SmartPermission.Read];
 
     public IResourceStore Inner => inner;
 
@@ -27,18 +28,8 @@ public sealed class SecuredResourceStore(IResourceStore inner, AccessPolicy poli
 
     public Task<bool> IsReadyAsync(CancellationToken cancellationToken = default) => inner.IsReadyAsync(cancellationToken);
 
-    public async Task<ResourceVersion?> ReadAsync(string resourceType, string id, CancellationToken cancellationToken = default)
-    {
-        var access = policy.Current;
-        if (access.IsUnrestricted)
-        {
-            return await inner.ReadAsync(resourceType, id, cancellationToken);
-        }
-
-        var grant = policy.Require(access, resourceType, SmartPermission.Read);
-        var version = await inner.ReadAsync(resourceType, id, cancellationToken);
-        return version is not null && await policy.IsVisibleAsync(grant, version, this, cancellationToken) ? version : null;
-    }
+    public Task<ResourceVersion?> ReadAsync(string resourceType, string id, CancellationToken cancellationToken = default) =>
+        policy.ReadAsync(resourceType, ReadOnly, () => inner.ReadAsync(resourceType, id, cancellationToken), this, cancellationToken);
 
     public async Task<ResourceVersion?> ReadVersionAsync(string resourceType, string id, long versionId, CancellationToken cancellationToken = default)
     {
@@ -59,18 +50,8 @@ public sealed class SecuredResourceStore(IResourceStore inner, AccessPolicy poli
         return version is not null && await policy.IsVisibleAsync(grant, version, this, cancellationToken) ? version : null;
     }
 
-    public async Task<SearchResult> SearchAsync(SearchRequest request, CancellationToken cancellationToken = default)
-    {
-        var access = policy.Current;
-        if (access.IsUnrestricted)
-        {
-            return await inner.SearchAsync(request, cancellationToken);
-        }
-
-        var narrowed = policy.Narrow(access, request, SearchOnly);
-        var result = await inner.SearchAsync(narrowed, cancellationToken);
-        return await policy.FilterAsync(access, narrowed, result, this, cancellationToken);
-    }
+    public Task<SearchResult> SearchAsync(SearchRequest request, CancellationToken cancellationToken = default) =>
+        policy.SearchAsync(request, SearchOnly, narrowed => inner.SearchAsync(narrowed, cancellationToken), this, cancellationToken);
 
     public async Task<HistoryResult> HistoryAsync(HistoryRequest request, CancellationToken cancellationToken = default)
     {
@@ -137,31 +118,11 @@ internal sealed class SecuredStoreSession(IStoreSession inner, IResourceStore st
     private static readonly SmartPermission[] AnySearch =
         [SmartPermission.Search, SmartPermission.Read, SmartPermission.Update, SmartPermission.Delete, SmartPermission.Create];
 
-    public async Task<ResourceVersion?> ReadAsync(string resourceType, string id, CancellationToken cancellationToken = default)
-    {
-        var access = policy.Current;
-        if (access.IsUnrestricted)
-        {
-            return await inner.ReadAsync(resourceType, id, cancellationToken);
-        }
+    public Task<ResourceVersion?> ReadAsync(string resourceType, string id, CancellationToken cancellationToken = default) =>
+        policy.ReadAsync(resourceType, AnyOnType, () => inner.ReadAsync(resourceType, id, cancellationToken), this, cancellationToken);
 
-        var grant = policy.RequireAny(access, resourceType, AnyOnType);
-        var version = await inner.ReadAsync(resourceType, id, cancellationToken);
-        return version is not null && await policy.IsVisibleAsync(grant, version, this, cancellationToken) ? version : null;
-    }
-
-    public async Task<SearchResult> SearchAsync(SearchRequest request, CancellationToken cancellationToken = default)
-    {
-        var access = policy.Current;
-        if (access.IsUnrestricted)
-        {
-            return await inner.SearchAsync(request, cancellationToken);
-        }
-
-        var narrowed = policy.Narrow(access, request, AnySearch);
-        var result = await inner.SearchAsync(narrowed, cancellationToken);
-        return await policy.FilterAsync(access, narrowed, result, this, cancellationToken);
-    }
+    public Task<SearchResult> SearchAsync(SearchRequest request, CancellationToken cancellationToken = default) =>
+        policy.SearchAsync(request, AnySearch, narrowed => inner.SearchAsync(narrowed, cancellationToken), this, cancellationToken);
 
     public async Task<ResourceVersion> CreateAsync(Resource resource, CancellationToken cancellationToken = default)
     {

@@ -41,6 +41,7 @@ public static class SecuritySetup
         services.AddSingleton<PatientCompartment>();
         services.AddSingleton<AccessPolicy>();
         services.AddSingleton<TrustedIssuers>();
+        services.AddSingleton<ValidatedTokenCache>();
         services.AddSingleton<SmartConfiguration>();
         services.AddSingleton<ICapabilityStatementContributor>(sp => sp.GetRequiredService<SmartConfiguration>());
         services.AddSingleton(sp => new AuthDatabase(sp.GetRequiredService<IOptions<StorageOptions>>().Value));

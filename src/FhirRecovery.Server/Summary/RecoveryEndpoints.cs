@@ -4,6 +4,7 @@ using FhirRecovery.Server.Configuration;
 using FhirRecovery.Server.Endpoints;
 using FhirRecovery.Server.Http;
 using FhirRecovery.Server.Interactions;
+using FhirRecovery.Server.Security;
 using Hl7.Fhir.Model;
 using Microsoft.Extensions.Options;
 
@@ -66,6 +67,9 @@ public sealed class RecoveryEndpoints : IFhirEndpointModule
 
     private static async Task<IResult> OrientationAsync(HttpContext http, string? type, string? id, RecoveryOrientationService service, CancellationToken cancellationToken)
     {
+        // The counts come from the database in one query per family, not through the per-resource checks of the store.
+        http.RequestServices.GetRequiredService<AccessPolicy>()
+            .RequirePopulationAccess("$recovery-orientation", "Patient", "Goal", "QuestionnaireResponse", "ServiceRequest");
         if (id is not null && !ResourceNames.IsValidId(id))
         {
             throw FhirException.NotFound($"{type}/{id} is not known");

@@ -83,6 +83,9 @@ public abstract class AuditAndProvenanceTests(FhirServerFixture fixture)
         await (await app.GetAsync($"Observation?subject=Patient/{patient}")).AssertOutcomeAsync(HttpStatusCode.Forbidden);
         await (await fixture.ClientWith("not-a-token").GetAsync($"Goal/{goal.Id}")).AssertOutcomeAsync(HttpStatusCode.Unauthorized);
         await (await fixture.ClientWith(TestTokens.Mint("patient/Goal.rs", patient: other, clientId: "other-app")).GetAsync("Goal")).AssertStatusAsync(HttpStatusCode.OK);
+        var writer = fixture.ClientWith(TestTokens.Mint("patient/*.rs patient/Goal.c", patient: patient, clientId: "writing-app"));
+        var written = await (await writer.PostAsync("Goal", Goal($"Patient/{patient}", "Audited write"))).ReadAsync<Goal>();
+        await (await writer.GetAsync($"Patient/{patient}/$recovery-summary")).AssertStatusAsync(HttpStatusCode.OK);
         await FlushAuditAsync();
 
         var all = (await (await Admin.GetAsync($"AuditEvent?patient=Patient/{patient}&_count=50")).ReadAsync<Bundle>()).Entry
@@ -97,6 +100,12 @@ public abstract class AuditAndProvenanceTests(FhirServerFixture fixture)
         Assert.Equal(AuditEvent.AuditEventAction.E, search.Action);
         var refused = Assert.Single(all, a => a.Outcome == AuditEvent.AuditEventOutcome.N4 && a.OutcomeDesc.StartsWith("403"));
         Assert.Equal("search-type", refused.Subtype[0].Code);
+        var create = Assert.Single(all, a => a.Subtype[0].Code == "create" && a.Entity.Any(e => e.What?.Reference?.StartsWith($"Goal/{written.Id}", StringComparison.Ordinal) == true));
+        Assert.Equal(AuditEvent.AuditEventAction.C, create.Action);
+        Assert.Contains(create.Agent, a => a.Who.Identifier?.Value == "writing-app");
+        var operation = Assert.Single(all, a => a.Subtype[0].Code == "operation" && a.Agent.Any(g => g.Who.Identifier?.Value == "writing-app"));
+        Assert.Contains(operation.Entity, e => e.Description?.Contains("$recovery-summary", StringComparison.Ordinal) == true);
+        Assert.Equal(AuditEvent.AuditEventOutcome.N0, operation.Outcome);
         var unauthorized = (await (await Admin.GetAsync($"AuditEvent?entity=Goal/{goal.Id}&outcome=4")).ReadAsync<Bundle>()).Entry
             .Select(e => e.Resource).OfType<AuditEvent>();
         Assert.Contains(unauthorized, a => a.OutcomeDesc.StartsWith("401"));

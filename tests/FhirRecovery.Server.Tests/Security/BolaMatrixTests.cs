@@ -10,10 +10,11 @@ using static FhirRecovery.Server.Tests.Infrastructure.TestResources;
 namespace FhirRecovery.Server.Tests.Security;
 
 /// <summary>One patient's data in the BOLA matrix; every id and text in it is unique, so any of it in an answer is a leak.</summary>
-public sealed record BolaPatient(string Patient, string Family, string Goal, string DeletableGoal, string Survey, string Task, string Response, string CarePlan, string GoalText)
+public sealed record BolaPatient(string Patient, string Family, string Goal, string DeletableGoal, string Survey, string Task, string Response, string CarePlan,
+    string GoalText, string Referral, string Message, string MessageText)
 {
     /// <summary>What must never appear in an answer to the other patient (unless the request itself named it).</summary>
-    public IEnumerable<string> Secrets => [Patient, Family, Goal, DeletableGoal, Survey, Task, Response, CarePlan, GoalText];
+    public IEnumerable<string> Secrets => [Patient, Family, Goal, DeletableGoal, Survey, Task, Response, CarePlan, GoalText, Referral, Message, MessageText];
 }
 
 /// <summary>
@@ -41,11 +42,19 @@ public abstract class BolaMatrixTests(FhirServerFixture fixture, ITestOutputHelp
         ("SMART v1 patient/*.read+write", "launch/patient patient/*.read patient/*.write", true),
         ("SMART v2 patient/*.cruds", "launch/patient patient/*.cruds", true),
         ("SMART v2 per type", "launch/patient patient/Patient.rs patient/Goal.cruds patient/Observation.rs patient/Task.rs patient/QuestionnaireResponse.rs "
-                              + "patient/CarePlan.rs patient/Provenance.rs patient/AuditEvent.rs patient/Practitioner.rs", true),
+                              + "patient/CarePlan.rs patient/Provenance.rs patient/AuditEvent.rs patient/Practitioner.rs patient/ServiceRequest.rs patient/Communication.rs "
+                              + "patient/Questionnaire.rs patient/Consent.rs patient/Condition.rs", true),
         ("SMART v2 user/*.cruds as patient user", "openid fhirUser user/*.cruds", false),
     ];
 
+    private const string GoalReview = "https://fhirrecovery.org/fhir/Questionnaire/recovery-goal-review|0.1.0";
+
     private static HttpRequestMessage Get(string url) => new(HttpMethod.Get, url);
+
+    /// <summary>Patient A's app: A in context, or (user scopes) A's own login.</summary>
+    private static string CallerToken((string Name, string Scopes, bool PatientContext) variant, BolaPatient a) => variant.PatientContext
+        ? TestTokens.Mint(variant.Scopes, patient: a.Patient, clientId: AppClient)
+        : TestTokens.Mint(variant.Scopes, fhirUser: $"http://localhost/fhir/Patient/{a.Patient}", clientId: AppClient);
 
     private static HttpRequestMessage Send(HttpMethod method, string url, Resource? body = null, string? mediaType = null, string? text = null)
     {
@@ -137,6 +146,36 @@ public abstract class BolaMatrixTests(FhirServerFixture fixture, ITestOutputHelp
         new("Provenance of a Goal", t => Get($"Provenance?target=Goal/{t.Goal}"), _ => "Bundle"),
         new("AuditEvent by patient", t => Get($"AuditEvent?patient=Patient/{t.Patient}"), _ => "Bundle"),
 
+        // Recovery messages (recovery-communication): by patient, goal, referral and about, and what they refer to
+        new("read Communication", t => Get($"Communication/{t.Message}"), t => t.MessageText),
+        new("read ServiceRequest (referral)", t => Get($"ServiceRequest/{t.Referral}"), t => t.Referral),
+        new("search Communication by patient", t => Get($"Communication?patient=Patient/{t.Patient}"), t => t.MessageText),
+        new("search Communication by goal", t => Get($"Communication?goal=Goal/{t.Goal}"), t => t.MessageText),
+        new("search Communication by referral", t => Get($"Communication?referral=ServiceRequest/{t.Referral}"), t => t.MessageText),
+        new("search Communication by about", t => Get($"Communication?about=Goal/{t.Goal}"), t => t.MessageText),
+        new("chain Communication about:Goal.subject", t => Get($"Communication?about:Goal.subject=Patient/{t.Patient}"), t => t.MessageText),
+        new("_include Communication:about", t => Get($"Communication?_id={t.Message}&_include=Communication:about"), t => t.GoalText),
+        new("_revinclude Communication:about", t => Get($"Goal?_id={t.Goal}&_revinclude=Communication:about"), t => t.MessageText),
+        new("_has Communication:about", t => Get($"Goal?_has:Communication:about:_id={t.Message}"), t => t.GoalText),
+
+        // Operations
+        new("$recovery-summary", t => Get($"Patient/{t.Patient}/$recovery-summary"), t => t.MessageText),
+        new("$recovery-summary as HTML", t => Get($"Patient/{t.Patient}/$recovery-summary?_format=html"), t => t.GoalText),
+        new("$recovery-summary (POST)", t => Send(HttpMethod.Post, $"Patient/{t.Patient}/$recovery-summary", new Parameters()), t => t.GoalText),
+        new("$export-ehr (US Core)", t => Get($"Patient/{t.Patient}/$export-ehr"), t => t.GoalText),
+        new("$export-ehr (C-CDA)", t => Get($"Patient/{t.Patient}/$export-ehr?format=ccda"), t => t.GoalText),
+        new("$extract of a stored response", t => Get($"QuestionnaireResponse/{t.Response}/$extract"), t => t.Response),
+        new("$populate for the patient", t => Get($"Questionnaire/recovery-goal-review/$populate?subject=Patient/{t.Patient}"), t => t.GoalText),
+        new("$populate for the caller with the patient's goal in context", t => Send(HttpMethod.Post, "Questionnaire/$populate", new Parameters
+        {
+            Parameter =
+            [
+                new() { Name = "canonical", Value = new Canonical(GoalReview) },
+                new() { Name = "subject", Value = new ResourceReference("Patient/CALLER") },
+                new() { Name = "context", Part = [new() { Name = "name", Value = new FhirString("goal") }, new() { Name = "content", Value = new ResourceReference($"Goal/{t.Goal}") }] },
+            ],
+        }), _ => "QuestionnaireResponse"),
+
         // Batch and transaction entries
         new("batch GET read", t => Send(HttpMethod.Post, "", Batch(Bundle.BundleType.Batch, (Bundle.HTTPVerb.GET, $"Goal/{t.Goal}", null))), t => t.GoalText),
         new("batch GET search", t => Send(HttpMethod.Post, "", Batch(Bundle.BundleType.Batch, (Bundle.HTTPVerb.GET, $"Goal?subject=Patient/{t.Patient}", null))), t => t.Goal),
@@ -210,11 +249,19 @@ public abstract class BolaMatrixTests(FhirServerFixture fixture, ITestOutputHelp
             Description = $"Task of {label}",
         };
         var taskId = (await (await admin.PostAsync("Task", task)).ReadAsync<Hl7.Fhir.Model.Task>()).Id;
+        // A goal review (scored, extractable), so $extract and the summary have something of the patient's to show.
         var response = new QuestionnaireResponse
         {
+            Questionnaire = GoalReview,
             Status = QuestionnaireResponse.QuestionnaireResponseStatus.Completed,
             Subject = new ResourceReference($"Patient/{patient.Id}"),
-            Item = [new QuestionnaireResponse.ItemComponent { LinkId = "1", Text = "How are you?" }],
+            Authored = "2026-04-01T10:00:00+02:00",
+            Item =
+            [
+                new() { LinkId = "goal", Answer = [new() { Value = new ResourceReference($"Goal/{goalId}") }] },
+                new() { LinkId = "progress", Answer = [new() { Value = new Integer(6) }] },
+                new() { LinkId = "attainment", Answer = [new() { Value = new Integer(1) }] },
+            ],
         };
         var responseId = (await (await admin.PostAsync("QuestionnaireResponse", response)).ReadAsync<QuestionnaireResponse>()).Id;
         var carePlan = new CarePlan
@@ -225,7 +272,28 @@ public abstract class BolaMatrixTests(FhirServerFixture fixture, ITestOutputHelp
             Goal = [new ResourceReference($"Goal/{goalId}")],
         };
         var carePlanId = (await (await admin.PostAsync("CarePlan", carePlan)).ReadAsync<CarePlan>()).Id;
-        return new BolaPatient(patient.Id, patient.Name[0].Family, goalId, "", survey, taskId, responseId, carePlanId, goalText);
+        var referral = new ServiceRequest
+        {
+            Status = RequestStatus.Active,
+            Intent = RequestIntent.Order,
+            Subject = new ResourceReference($"Patient/{patient.Id}"),
+            Code = new CodeableConcept { Text = "Peer support" },
+            SupportingInfo = [new ResourceReference($"Goal/{goalId}")],
+        };
+        var referralId = (await (await admin.PostAsync("ServiceRequest", referral)).ReadAsync<ServiceRequest>()).Id;
+        var messageText = $"MessageSecret{label}{tag}";
+        var message = new Communication
+        {
+            Status = EventStatus.Completed,
+            Subject = new ResourceReference($"Patient/{patient.Id}"),
+            Sender = new ResourceReference($"Patient/{patient.Id}"),
+            Recipient = [new ResourceReference($"Practitioner/{practitioner}")],
+            About = [new ResourceReference($"Goal/{goalId}"), new ResourceReference($"ServiceRequest/{referralId}")],
+            Sent = "2026-04-02T09:00:00Z",
+            Payload = [new Communication.PayloadComponent { Content = new FhirString(messageText) }],
+        };
+        var messageId = (await (await admin.PostAsync("Communication", message)).ReadAsync<Communication>()).Id;
+        return new BolaPatient(patient.Id, patient.Name[0].Family, goalId, "", survey, taskId, responseId, carePlanId, goalText, referralId, messageId, messageText);
     }
 
     private static async Task<BolaPatient> WithDeletableGoalAsync(HttpClient admin, BolaPatient patient)
@@ -246,14 +314,67 @@ public abstract class BolaMatrixTests(FhirServerFixture fixture, ITestOutputHelp
     [StoreFact]
     public Task Smart_v2_user_scopes_of_a_patient_user() => RunMatrixAsync(ScopeVariants[3]);
 
+    [StoreFact]
+    public async Task The_callers_own_message_about_the_other_patients_goal_does_not_bring_that_goal_along()
+    {
+        var (a, b, practitioner) = await SeedAsync();
+        var admin = fixture.ClientWith(TestTokens.Mint("system/*.cruds", clientId: AdminClient));
+        var text = $"About the goal of another person {Unique("m")}";
+        var message = new Communication
+        {
+            Status = EventStatus.Completed,
+            Subject = new ResourceReference($"Patient/{a.Patient}"),
+            Sender = new ResourceReference($"Patient/{a.Patient}"),
+            Recipient = [new ResourceReference($"Practitioner/{practitioner}")],
+            About = [new ResourceReference($"Goal/{b.Goal}")],
+            Sent = "2026-04-03T09:00:00Z",
+            Payload = [new Communication.PayloadComponent { Content = new FhirString(text) }],
+        };
+        var id = (await (await admin.PostAsync("Communication", message)).ReadAsync<Communication>()).Id;
+
+        foreach (var variant in ScopeVariants)
+        {
+            var caller = fixture.ClientWith(CallerToken(variant, a));
+            foreach (var query in new[]
+                     {
+                         $"Communication?_id={id}&_include=Communication:about", $"Communication?about=Goal/{b.Goal}&_include=Communication:about",
+                         $"Communication?_id={id}&_include=Communication:about&_include:iterate=Goal:subject",
+                         $"Patient/{a.Patient}/$recovery-summary", $"Patient/{a.Patient}/$recovery-summary?_format=html",
+                     })
+            {
+                var response = await caller.GetAsync(query);
+                var body = await response.Content.ReadAsStringAsync();
+                Assert.True(response.IsSuccessStatusCode, $"{variant.Name}: {query}: {(int)response.StatusCode} {Short(body)}");
+                Assert.True(body.Contains(text, StringComparison.Ordinal), $"{variant.Name}: {query} does not show the caller's own message");
+                Assert.False(body.Contains(b.GoalText, StringComparison.Ordinal) || body.Contains(b.Family, StringComparison.Ordinal),
+                    $"{variant.Name}: {query} shows the other patient's goal: {Short(body)}");
+            }
+        }
+    }
+
+    [StoreFact]
+    public async Task Population_counts_are_refused_to_a_token_confined_to_one_patient()
+    {
+        var (a, _, _) = await SeedAsync();
+        foreach (var variant in ScopeVariants)
+        {
+            var caller = fixture.ClientWith(CallerToken(variant, a));
+            var outcome = await (await caller.GetAsync("$recovery-orientation")).AssertOutcomeAsync(HttpStatusCode.Forbidden);
+            Assert.Contains("counts every person's", outcome.Issue[0].Diagnostics, StringComparison.Ordinal);
+        }
+
+        var region = fixture.ClientWith(TestTokens.Mint("system/*.rs", clientId: AdminClient));
+        await (await region.GetAsync("$recovery-orientation")).AssertStatusAsync(HttpStatusCode.OK);
+        var constrained = fixture.ClientWith(TestTokens.Mint("system/Patient.rs system/Goal.rs?lifecycle-status=active system/QuestionnaireResponse.rs system/ServiceRequest.rs",
+            clientId: AdminClient));
+        await (await constrained.GetAsync("$recovery-orientation")).AssertOutcomeAsync(HttpStatusCode.Forbidden);
+    }
+
     private async Task RunMatrixAsync((string Name, string Scopes, bool PatientContext) variant)
     {
         var (a, b, practitioner) = await SeedAsync();
         var admin = fixture.ClientWith(TestTokens.Mint("system/*.cruds", clientId: AdminClient));
-        var token = variant.PatientContext
-            ? TestTokens.Mint(variant.Scopes, patient: a.Patient, clientId: AppClient)
-            : TestTokens.Mint(variant.Scopes, fhirUser: $"http://localhost/fhir/Patient/{a.Patient}", clientId: AppClient);
-        var caller = fixture.ClientWith(token);
+        var caller = fixture.ClientWith(CallerToken(variant, a));
         var before = await VersionsAsync(admin, b);
         var failures = new List<string>();
         var checks = 0;
@@ -343,7 +464,7 @@ public abstract class BolaMatrixTests(FhirServerFixture fixture, ITestOutputHelp
     {
         var versions = new Dictionary<string, string?>();
         foreach (var (type, id) in new[] { ("Patient", patient.Patient), ("Goal", patient.Goal), ("Observation", patient.Survey), ("Task", patient.Task),
-                     ("QuestionnaireResponse", patient.Response), ("CarePlan", patient.CarePlan) })
+                     ("QuestionnaireResponse", patient.Response), ("CarePlan", patient.CarePlan), ("ServiceRequest", patient.Referral), ("Communication", patient.Message) })
         {
             var response = await admin.GetAsync($"{type}/{id}");
             versions[$"{type}/{id}"] = response.IsSuccessStatusCode ? response.Headers.ETag?.Tag : null;

@@ -63,6 +63,23 @@ public abstract partial class EmbeddedServerTests(FhirServerFixture fixture)
         var oidc = JsonNode.Parse(await (await Browser().GetAsync(".well-known/openid-configuration")).Content.ReadAsStringAsync())!;
         Assert.Equal(document["token_endpoint"]!.GetValue<string>(), oidc["token_endpoint"]!.GetValue<string>());
         Assert.Equal(document["issuer"]!.GetValue<string>(), oidc["issuer"]!.GetValue<string>());
+        foreach (var endpoint in new[] { "authorization_endpoint", "revocation_endpoint", "introspection_endpoint", "jwks_uri" })
+        {
+            Assert.Equal(document[endpoint]!.GetValue<string>(), oidc[endpoint]!.GetValue<string>());
+        }
+
+        // Nothing is advertised that the authorization server would refuse.
+        foreach (var list in new[] { "grant_types_supported", "token_endpoint_auth_methods_supported", "response_types_supported", "code_challenge_methods_supported" })
+        {
+            var supported = oidc[list]!.AsArray().Select(v => v!.GetValue<string>()).ToHashSet();
+            if (list == "token_endpoint_auth_methods_supported")
+            {
+                // RFC 8414 "none": public clients (PKCE, no authentication), which OpenIddict accepts without listing it.
+                supported.Add("none");
+            }
+
+            Assert.All(document[list]!.AsArray().Select(v => v!.GetValue<string>()), v => Assert.True(supported.Contains(v), $"{list}: {v} is not supported"));
+        }
 
         var statement = await (await anonymous.GetAsync("metadata")).ReadAsync<CapabilityStatement>();
         var security = statement.Rest[0].Security;

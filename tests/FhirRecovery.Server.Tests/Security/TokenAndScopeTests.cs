@@ -136,6 +136,8 @@ public abstract class TokenAndScopeTests(FhirServerFixture fixture)
             ("patient scope without patient context", "patient/*.rs", c => c.GetAsync($"Goal/{goal}")),
             ("chain into a type not granted", "system/Goal.rs", c => c.GetAsync("Goal?subject:Patient.name=x")),
             ("_has on a type not granted", "system/Patient.rs", c => c.GetAsync("Patient?_has:Goal:subject:lifecycle-status=active")),
+            ("operation reading a type not granted", "patient/Patient.rs patient/Goal.rs", c => c.GetAsync($"Patient/{patient}/$recovery-summary")),
+            ("population operation with patient scopes", "patient/*.rs", c => c.GetAsync("$recovery-orientation")),
             ("batch entry without scope", "system/Goal.rs", c => c.PostAsync("", new Bundle
             {
                 Type = Bundle.BundleType.Transaction,

@@ -117,9 +117,33 @@ public abstract class RecoveryOperationTests(FhirServerFixture fixture)
         // A document: everything the sections point to is in the Bundle, and the whole validates.
         var fullUrls = bundle.Entry.Select(e => e.FullUrl).ToHashSet();
         Assert.All(composition.Section.SelectMany(s => s.Entry), e => Assert.Contains(e.Reference, fullUrls));
+
+        // Closed over references: whatever an entry refers to (the peer-support organisations, the care coordinator, the
+        // questionnaire's goal...) is in the document too, when the server holds it.
+        var referenced = bundle.Entry.SelectMany(e => References(System.Text.Json.Nodes.JsonNode.Parse(FhirHttp.ToJson(e.Resource))))
+            .Select(r => r.StartsWith("http://localhost/fhir/", StringComparison.Ordinal) ? r["http://localhost/fhir/".Length..] : r)
+            .Where(r => r.Split('/') is [var type, _] && char.IsUpper(type[0]))
+            .ToHashSet();
+        Assert.Contains(referenced, r => r.StartsWith("Organization/", StringComparison.Ordinal) || r.StartsWith("Practitioner/", StringComparison.Ordinal));
+        foreach (var reference in referenced)
+        {
+            if ((await Client.GetAsync(reference)).IsSuccessStatusCode)
+            {
+                Assert.True(fullUrls.Contains($"http://localhost/fhir/{reference}"), $"{reference} is referred to in the document but not in it");
+            }
+        }
         var validation = fixture.Factory.Services.GetRequiredService<ConformanceEngine>().Validator.Validate(bundle);
         Assert.True(!validation.HasErrors, string.Join("\n", validation.Issues.Where(i => i.IsError).Select(i => $"{i.Expression}: {i.Message}")));
     }
+
+    private static IEnumerable<string> References(System.Text.Json.Nodes.JsonNode? node) => node switch
+    {
+        System.Text.Json.Nodes.JsonObject o => o.SelectMany(p => p.Key == "reference" && p.Value is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<string>(out var r)
+            ? [r]
+            : References(p.Value)),
+        System.Text.Json.Nodes.JsonArray a => a.SelectMany(References),
+        _ => [],
+    };
 
     [StoreFact]
     public async Task The_summary_prints_as_html_when_asked_and_unknown_people_are_404()

@@ -29,6 +29,9 @@ public abstract class SubscriptionTests(FhirServerFixture fixture)
     /// <summary>A database of its own (the fixture's delivery service must not take the rows a test claims by hand).</summary>
     protected abstract Task<(IResourceStore Store, Func<Task> Drop)> IsolatedStoreAsync();
 
+    /// <summary>Another store (another server instance) on the database of a store made by <see cref="IsolatedStoreAsync"/>.</summary>
+    protected abstract Task<IResourceStore> SecondInstanceAsync(IResourceStore store);
+
     /// <summary>Settings for a database that outlives server instances, and how to drop it.</summary>
     protected abstract Task<(Func<TestReceiver, FhirServerFixture> NewServer, Func<Task> Drop)> SharedDatabaseAsync();
 
@@ -186,12 +189,14 @@ public abstract class SubscriptionTests(FhirServerFixture fixture)
     public async Task Concurrent_claimers_never_take_the_same_notification()
     {
         var (store, drop) = await IsolatedStoreAsync();
+        var second = await SecondInstanceAsync(store);
         try
         {
-            var outbox = (ISubscriptionOutbox)store;
             await EnqueueAsync(store, commit: true, Enumerable.Range(0, 60).Select(i => ($"s{i}", 1L)).ToArray());
+            // Two server instances on one database, two delivery loops each.
             var claimed = await Task.WhenAll(Enumerable.Range(0, 4).Select(c => Task.Run(async () =>
             {
+                var outbox = (ISubscriptionOutbox)(c % 2 == 0 ? store : second);
                 var mine = new List<string>();
                 while (await outbox.ClaimAsync($"claimer-{c}", 3, TimeSpan.FromMinutes(1)) is { Count: > 0 } batch)
                 {
@@ -206,6 +211,11 @@ public abstract class SubscriptionTests(FhirServerFixture fixture)
         }
         finally
         {
+            if (second is IAsyncDisposable disposable)
+            {
+                await disposable.DisposeAsync();
+            }
+
             await drop();
         }
     }
@@ -404,6 +414,9 @@ public abstract class SubscriptionTests(FhirServerFixture fixture)
         Channel = new Subscription.ChannelComponent { Type = Subscription.SubscriptionChannelType.RestHook, Endpoint = Endpoint, Payload = payload },
     };
 
+    /// <summary>The connection string of each isolated store, for a second instance on its database.</summary>
+    protected static readonly System.Collections.Concurrent.ConcurrentDictionary<IResourceStore, string> Connections = new();
+
     /// <summary>A store of the fixture's kind over another database, built from the fixture's definitions.</summary>
     protected async Task<IResourceStore> NewStoreAsync(StorageOptions options)
     {
@@ -421,8 +434,12 @@ public sealed class SqliteSubscriptionTests(SqliteWorkflowFixture fixture) : Sub
     {
         var file = Path.Combine(Path.GetTempPath(), $"fhirrecovery-outbox-{Guid.NewGuid():N}.db");
         var store = await NewStoreAsync(new StorageOptions { ConnectionString = $"Data Source={file}" });
+        Connections[store] = $"Data Source={file}";
         return (store, () => Delete(file));
     }
+
+    protected override Task<IResourceStore> SecondInstanceAsync(IResourceStore store) =>
+        NewStoreAsync(new StorageOptions { ConnectionString = Connections[store] });
 
     protected override Task<(Func<TestReceiver, FhirServerFixture> NewServer, Func<Task> Drop)> SharedDatabaseAsync()
     {
@@ -454,12 +471,16 @@ public sealed class PostgreSqlSubscriptionTests(PostgreSqlWorkflowFixture fixtur
     {
         var database = await (await PostgreSqlServer.GetAsync()).CreateDatabaseAsync("fhirrecovery_outbox");
         var store = await NewStoreAsync(new StorageOptions { Provider = StorageOptions.PostgreSqlProvider, ConnectionString = database.ConnectionString });
+        Connections[store] = database.ConnectionString;
         return (store, async () =>
         {
             await ((PostgresResourceStore)store).DisposeAsync();
             await database.DisposeAsync();
         });
     }
+
+    protected override Task<IResourceStore> SecondInstanceAsync(IResourceStore store) =>
+        NewStoreAsync(new StorageOptions { Provider = StorageOptions.PostgreSqlProvider, ConnectionString = Connections[store] });
 
     protected override async Task<(Func<TestReceiver, FhirServerFixture> NewServer, Func<Task> Drop)> SharedDatabaseAsync()
     {

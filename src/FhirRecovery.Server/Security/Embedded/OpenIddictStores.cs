@@ -72,6 +72,34 @@ internal static class StoreRows
         }
     }
 
+    /// <summary>OpenIddict's setters change the entity only; the store writes it on UpdateAsync.</summary>
+    public static ValueTask Set(Action action)
+    {
+        action();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The WHERE clause of OpenIddict's find/revoke by subject, client, status and type (authorizations and tokens).</summary>
+    public static (string Where, (string, object?)[] Parameters) Filter(string? subject, string? client, string? status, string? type)
+    {
+        var conditions = new List<string>();
+        var parameters = new List<(string, object?)>();
+        void Add(string column, string name, string? value)
+        {
+            if (value is not null)
+            {
+                conditions.Add($"{column} = {name}");
+                parameters.Add((name, value));
+            }
+        }
+
+        Add("subject", "@sub", subject);
+        Add("application_id", "@app", client);
+        Add("status", "@status", status);
+        Add("type", "@type", type);
+        return (conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions), parameters.ToArray());
+    }
+
     public static ImmutableDictionary<string, JsonElement> Props(Dictionary<string, JsonElement>? properties) =>
         properties?.ToImmutableDictionary() ?? ImmutableDictionary<string, JsonElement>.Empty;
 }
@@ -175,41 +203,41 @@ public sealed class ApplicationStore(AuthDatabase database) : IOpenIddictApplica
         }
     }
 
-    public ValueTask SetApplicationTypeAsync(StoredApplication application, string? type, CancellationToken cancellationToken) => Set(() => application.ApplicationType = type);
+    public ValueTask SetApplicationTypeAsync(StoredApplication application, string? type, CancellationToken cancellationToken) => StoreRows.Set(() => application.ApplicationType = type);
 
-    public ValueTask SetClientIdAsync(StoredApplication application, string? identifier, CancellationToken cancellationToken) => Set(() => application.ClientId = identifier);
+    public ValueTask SetClientIdAsync(StoredApplication application, string? identifier, CancellationToken cancellationToken) => StoreRows.Set(() => application.ClientId = identifier);
 
-    public ValueTask SetClientSecretAsync(StoredApplication application, string? secret, CancellationToken cancellationToken) => Set(() => application.ClientSecret = secret);
+    public ValueTask SetClientSecretAsync(StoredApplication application, string? secret, CancellationToken cancellationToken) => StoreRows.Set(() => application.ClientSecret = secret);
 
-    public ValueTask SetClientTypeAsync(StoredApplication application, string? type, CancellationToken cancellationToken) => Set(() => application.ClientType = type);
+    public ValueTask SetClientTypeAsync(StoredApplication application, string? type, CancellationToken cancellationToken) => StoreRows.Set(() => application.ClientType = type);
 
-    public ValueTask SetConsentTypeAsync(StoredApplication application, string? type, CancellationToken cancellationToken) => Set(() => application.ConsentType = type);
+    public ValueTask SetConsentTypeAsync(StoredApplication application, string? type, CancellationToken cancellationToken) => StoreRows.Set(() => application.ConsentType = type);
 
-    public ValueTask SetDisplayNameAsync(StoredApplication application, string? name, CancellationToken cancellationToken) => Set(() => application.DisplayName = name);
+    public ValueTask SetDisplayNameAsync(StoredApplication application, string? name, CancellationToken cancellationToken) => StoreRows.Set(() => application.DisplayName = name);
 
     public ValueTask SetDisplayNamesAsync(StoredApplication application, ImmutableDictionary<CultureInfo, string> names, CancellationToken cancellationToken) =>
-        Set(() => application.DisplayNames = names.ToDictionary(p => p.Key.Name, p => p.Value));
+        StoreRows.Set(() => application.DisplayNames = names.ToDictionary(p => p.Key.Name, p => p.Value));
 
     public ValueTask SetJsonWebKeySetAsync(StoredApplication application, JsonWebKeySet? set, CancellationToken cancellationToken) =>
-        Set(() => application.JsonWebKeySet = set is null ? null : JsonSerializer.Serialize(new { keys = set.Keys.Select(JsonWebKeyConverter.ToDictionary) }));
+        StoreRows.Set(() => application.JsonWebKeySet = set is null ? null : JsonSerializer.Serialize(new { keys = set.Keys.Select(JsonWebKeyConverter.ToDictionary) }));
 
     public ValueTask SetPermissionsAsync(StoredApplication application, ImmutableArray<string> permissions, CancellationToken cancellationToken) =>
-        Set(() => application.Permissions = [.. permissions]);
+        StoreRows.Set(() => application.Permissions = [.. permissions]);
 
     public ValueTask SetPostLogoutRedirectUrisAsync(StoredApplication application, ImmutableArray<string> uris, CancellationToken cancellationToken) =>
-        Set(() => application.PostLogoutRedirectUris = [.. uris]);
+        StoreRows.Set(() => application.PostLogoutRedirectUris = [.. uris]);
 
     public ValueTask SetPropertiesAsync(StoredApplication application, ImmutableDictionary<string, JsonElement> properties, CancellationToken cancellationToken) =>
-        Set(() => application.Properties = properties.ToDictionary());
+        StoreRows.Set(() => application.Properties = properties.ToDictionary());
 
     public ValueTask SetRedirectUrisAsync(StoredApplication application, ImmutableArray<string> uris, CancellationToken cancellationToken) =>
-        Set(() => application.RedirectUris = [.. uris]);
+        StoreRows.Set(() => application.RedirectUris = [.. uris]);
 
     public ValueTask SetRequirementsAsync(StoredApplication application, ImmutableArray<string> requirements, CancellationToken cancellationToken) =>
-        Set(() => application.Requirements = [.. requirements]);
+        StoreRows.Set(() => application.Requirements = [.. requirements]);
 
     public ValueTask SetSettingsAsync(StoredApplication application, ImmutableDictionary<string, string> settings, CancellationToken cancellationToken) =>
-        Set(() => application.Settings = settings.ToDictionary());
+        StoreRows.Set(() => application.Settings = settings.ToDictionary());
 
     public async ValueTask UpdateAsync(StoredApplication application, CancellationToken cancellationToken)
     {
@@ -222,12 +250,6 @@ public sealed class ApplicationStore(AuthDatabase database) : IOpenIddictApplica
         {
             throw new OpenIddictExceptions.ConcurrencyException("The application was changed or deleted meanwhile");
         }
-    }
-
-    private static ValueTask Set(Action action)
-    {
-        action();
-        return ValueTask.CompletedTask;
     }
 
     private async Task<List<StoredApplication>> AllAsync(CancellationToken cancellationToken) =>
@@ -274,7 +296,7 @@ public sealed class AuthorizationStore(AuthDatabase database, TimeProvider clock
     public async IAsyncEnumerable<StoredAuthorization> FindAsync(string? subject, string? client, string? status, string? type, ImmutableArray<string>? scopes,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var (where, parameters) = Filter(subject, client, status, type);
+        var (where, parameters) = StoreRows.Filter(subject, client, status, type);
         foreach (var authorization in await QueryAsync(where, cancellationToken, parameters))
         {
             if (scopes is { } required && !required.All(s => authorization.Scopes.Contains(s, StringComparer.Ordinal)))
@@ -344,7 +366,7 @@ public sealed class AuthorizationStore(AuthDatabase database, TimeProvider clock
 
     public async ValueTask<long> RevokeAsync(string? subject, string? client, string? status, string? type, CancellationToken cancellationToken)
     {
-        var (where, parameters) = Filter(subject, client, status, type);
+        var (where, parameters) = StoreRows.Filter(subject, client, status, type);
         return await database.ExecuteAsync($"UPDATE auth_authorizations SET status = 'revoked' {where}", cancellationToken, parameters);
     }
 
@@ -352,20 +374,20 @@ public sealed class AuthorizationStore(AuthDatabase database, TimeProvider clock
 
     public ValueTask<long> RevokeBySubjectAsync(string subject, CancellationToken cancellationToken) => RevokeAsync(subject, null, null, null, cancellationToken);
 
-    public ValueTask SetApplicationIdAsync(StoredAuthorization authorization, string? identifier, CancellationToken cancellationToken) => Set(() => authorization.ApplicationId = identifier);
+    public ValueTask SetApplicationIdAsync(StoredAuthorization authorization, string? identifier, CancellationToken cancellationToken) => StoreRows.Set(() => authorization.ApplicationId = identifier);
 
-    public ValueTask SetCreationDateAsync(StoredAuthorization authorization, DateTimeOffset? date, CancellationToken cancellationToken) => Set(() => authorization.CreationDate = date);
+    public ValueTask SetCreationDateAsync(StoredAuthorization authorization, DateTimeOffset? date, CancellationToken cancellationToken) => StoreRows.Set(() => authorization.CreationDate = date);
 
     public ValueTask SetPropertiesAsync(StoredAuthorization authorization, ImmutableDictionary<string, JsonElement> properties, CancellationToken cancellationToken) =>
-        Set(() => authorization.Properties = properties.ToDictionary());
+        StoreRows.Set(() => authorization.Properties = properties.ToDictionary());
 
-    public ValueTask SetScopesAsync(StoredAuthorization authorization, ImmutableArray<string> scopes, CancellationToken cancellationToken) => Set(() => authorization.Scopes = [.. scopes]);
+    public ValueTask SetScopesAsync(StoredAuthorization authorization, ImmutableArray<string> scopes, CancellationToken cancellationToken) => StoreRows.Set(() => authorization.Scopes = [.. scopes]);
 
-    public ValueTask SetStatusAsync(StoredAuthorization authorization, string? status, CancellationToken cancellationToken) => Set(() => authorization.Status = status);
+    public ValueTask SetStatusAsync(StoredAuthorization authorization, string? status, CancellationToken cancellationToken) => StoreRows.Set(() => authorization.Status = status);
 
-    public ValueTask SetSubjectAsync(StoredAuthorization authorization, string? subject, CancellationToken cancellationToken) => Set(() => authorization.Subject = subject);
+    public ValueTask SetSubjectAsync(StoredAuthorization authorization, string? subject, CancellationToken cancellationToken) => StoreRows.Set(() => authorization.Subject = subject);
 
-    public ValueTask SetTypeAsync(StoredAuthorization authorization, string? type, CancellationToken cancellationToken) => Set(() => authorization.Type = type);
+    public ValueTask SetTypeAsync(StoredAuthorization authorization, string? type, CancellationToken cancellationToken) => StoreRows.Set(() => authorization.Type = type);
 
     public async ValueTask UpdateAsync(StoredAuthorization authorization, CancellationToken cancellationToken)
     {
@@ -387,35 +409,9 @@ public sealed class AuthorizationStore(AuthDatabase database, TimeProvider clock
         ("@created", StoreRows.Millis(a.CreationDate ?? clock.GetUtcNow())), ("@doc", JsonSerializer.Serialize(a, StoredApplication.Json)), ("@c", a.Concurrency),
     ];
 
-    private static (string Where, (string, object?)[] Parameters) Filter(string? subject, string? client, string? status, string? type)
-    {
-        var conditions = new List<string>();
-        var parameters = new List<(string, object?)>();
-        void Add(string column, string name, string? value)
-        {
-            if (value is not null)
-            {
-                conditions.Add($"{column} = {name}");
-                parameters.Add((name, value));
-            }
-        }
-
-        Add("subject", "@sub", subject);
-        Add("application_id", "@app", client);
-        Add("status", "@status", status);
-        Add("type", "@type", type);
-        return (conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions), parameters.ToArray());
-    }
-
     private async Task<List<StoredAuthorization>> QueryAsync(string where, CancellationToken cancellationToken, params (string, object?)[] parameters) =>
         (await database.QueryAsync($"{Select} {where}", cancellationToken, parameters))
         .Select(r => StoreRows.Read<StoredAuthorization>(r, (a, c) => a.Concurrency = c)).ToList();
-
-    private static ValueTask Set(Action action)
-    {
-        action();
-        return ValueTask.CompletedTask;
-    }
 }
 
 /// <summary>
@@ -445,7 +441,7 @@ public sealed class TokenStore(AuthDatabase database, TimeProvider clock) : IOpe
 
     public async IAsyncEnumerable<StoredToken> FindAsync(string? subject, string? client, string? status, string? type, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var (where, parameters) = Filter(subject, client, status, type);
+        var (where, parameters) = StoreRows.Filter(subject, client, status, type);
         foreach (var token in await QueryAsync(where, cancellationToken, parameters))
         {
             yield return token;
@@ -522,7 +518,7 @@ public sealed class TokenStore(AuthDatabase database, TimeProvider clock) : IOpe
 
     public async ValueTask<long> RevokeAsync(string? subject, string? client, string? status, string? type, CancellationToken cancellationToken)
     {
-        var (where, parameters) = Filter(subject, client, status, type);
+        var (where, parameters) = StoreRows.Filter(subject, client, status, type);
         return await database.ExecuteAsync($"UPDATE auth_tokens SET status = 'revoked' {where}", cancellationToken, parameters);
     }
 
@@ -533,28 +529,28 @@ public sealed class TokenStore(AuthDatabase database, TimeProvider clock) : IOpe
 
     public ValueTask<long> RevokeBySubjectAsync(string subject, CancellationToken cancellationToken) => RevokeAsync(subject, null, null, null, cancellationToken);
 
-    public ValueTask SetApplicationIdAsync(StoredToken token, string? identifier, CancellationToken cancellationToken) => Set(() => token.ApplicationId = identifier);
+    public ValueTask SetApplicationIdAsync(StoredToken token, string? identifier, CancellationToken cancellationToken) => StoreRows.Set(() => token.ApplicationId = identifier);
 
-    public ValueTask SetAuthorizationIdAsync(StoredToken token, string? identifier, CancellationToken cancellationToken) => Set(() => token.AuthorizationId = identifier);
+    public ValueTask SetAuthorizationIdAsync(StoredToken token, string? identifier, CancellationToken cancellationToken) => StoreRows.Set(() => token.AuthorizationId = identifier);
 
-    public ValueTask SetCreationDateAsync(StoredToken token, DateTimeOffset? date, CancellationToken cancellationToken) => Set(() => token.CreationDate = date);
+    public ValueTask SetCreationDateAsync(StoredToken token, DateTimeOffset? date, CancellationToken cancellationToken) => StoreRows.Set(() => token.CreationDate = date);
 
-    public ValueTask SetExpirationDateAsync(StoredToken token, DateTimeOffset? date, CancellationToken cancellationToken) => Set(() => token.ExpirationDate = date);
+    public ValueTask SetExpirationDateAsync(StoredToken token, DateTimeOffset? date, CancellationToken cancellationToken) => StoreRows.Set(() => token.ExpirationDate = date);
 
-    public ValueTask SetPayloadAsync(StoredToken token, string? payload, CancellationToken cancellationToken) => Set(() => token.Payload = payload);
+    public ValueTask SetPayloadAsync(StoredToken token, string? payload, CancellationToken cancellationToken) => StoreRows.Set(() => token.Payload = payload);
 
     public ValueTask SetPropertiesAsync(StoredToken token, ImmutableDictionary<string, JsonElement> properties, CancellationToken cancellationToken) =>
-        Set(() => token.Properties = properties.ToDictionary());
+        StoreRows.Set(() => token.Properties = properties.ToDictionary());
 
-    public ValueTask SetRedemptionDateAsync(StoredToken token, DateTimeOffset? date, CancellationToken cancellationToken) => Set(() => token.RedemptionDate = date);
+    public ValueTask SetRedemptionDateAsync(StoredToken token, DateTimeOffset? date, CancellationToken cancellationToken) => StoreRows.Set(() => token.RedemptionDate = date);
 
-    public ValueTask SetReferenceIdAsync(StoredToken token, string? identifier, CancellationToken cancellationToken) => Set(() => token.ReferenceId = identifier);
+    public ValueTask SetReferenceIdAsync(StoredToken token, string? identifier, CancellationToken cancellationToken) => StoreRows.Set(() => token.ReferenceId = identifier);
 
-    public ValueTask SetStatusAsync(StoredToken token, string? status, CancellationToken cancellationToken) => Set(() => token.Status = status);
+    public ValueTask SetStatusAsync(StoredToken token, string? status, CancellationToken cancellationToken) => StoreRows.Set(() => token.Status = status);
 
-    public ValueTask SetSubjectAsync(StoredToken token, string? subject, CancellationToken cancellationToken) => Set(() => token.Subject = subject);
+    public ValueTask SetSubjectAsync(StoredToken token, string? subject, CancellationToken cancellationToken) => StoreRows.Set(() => token.Subject = subject);
 
-    public ValueTask SetTypeAsync(StoredToken token, string? type, CancellationToken cancellationToken) => Set(() => token.Type = type);
+    public ValueTask SetTypeAsync(StoredToken token, string? type, CancellationToken cancellationToken) => StoreRows.Set(() => token.Type = type);
 
     public async ValueTask UpdateAsync(StoredToken token, CancellationToken cancellationToken)
     {
@@ -580,35 +576,9 @@ public sealed class TokenStore(AuthDatabase database, TimeProvider clock) : IOpe
         ("@doc", JsonSerializer.Serialize(t, StoredApplication.Json)), ("@c", t.Concurrency),
     ];
 
-    private static (string Where, (string, object?)[] Parameters) Filter(string? subject, string? client, string? status, string? type)
-    {
-        var conditions = new List<string>();
-        var parameters = new List<(string, object?)>();
-        void Add(string column, string name, string? value)
-        {
-            if (value is not null)
-            {
-                conditions.Add($"{column} = {name}");
-                parameters.Add((name, value));
-            }
-        }
-
-        Add("subject", "@sub", subject);
-        Add("application_id", "@app", client);
-        Add("status", "@status", status);
-        Add("type", "@type", type);
-        return (conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions), parameters.ToArray());
-    }
-
     private async Task<List<StoredToken>> QueryAsync(string where, CancellationToken cancellationToken, params (string, object?)[] parameters) =>
         (await database.QueryAsync($"{Select} {where}", cancellationToken, parameters))
         .Select(r => StoreRows.Read<StoredToken>(r, (t, c) => t.Concurrency = c)).ToList();
-
-    private static ValueTask Set(Action action)
-    {
-        action();
-        return ValueTask.CompletedTask;
-    }
 }
 
 /// <summary>The empty scope store (see <see cref="StoredScope"/>).</summary>
