@@ -42,6 +42,15 @@ public interface IStoreSession : IAsyncDisposable
 {
     Task<ResourceVersion?> ReadAsync(string resourceType, string id, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The current version as last committed, read without beginning the session's transaction when it has not begun
+    /// (inside a begun one: the same as <see cref="ReadAsync"/>). For optimistic writes: what is decided from it is only
+    /// written if the resource is still at that version (pass its version as the expected one), so work done in between
+    /// does not hold the store's write lock (on SQLite, every other writer waits for it).
+    /// </summary>
+    Task<ResourceVersion?> ReadCommittedAsync(string resourceType, string id, CancellationToken cancellationToken = default) =>
+        ReadAsync(resourceType, id, cancellationToken);
+
     Task<SearchResult> SearchAsync(SearchRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>

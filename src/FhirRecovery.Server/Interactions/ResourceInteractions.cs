@@ -239,12 +239,26 @@ public sealed class ResourceInteractions(WriteValidation validation, IEnumerable
     {
         try
         {
-            var previous = _hooks.Length == 0 ? null : await session.ReadAsync(resource.TypeName, resource.Id!, cancellationToken);
+            // The hooks decide from the current version; read optimistically (outside the write lock) and write only if the
+            // resource is still at that version. A resource that does not exist yet is read again inside the session, as
+            // "still absent" cannot be expected of the store.
+            var previous = _hooks.Length == 0 ? null : await session.ReadCommittedAsync(resource.TypeName, resource.Id!, cancellationToken);
+            if (_hooks.Length > 0 && previous is null)
+            {
+                previous = await session.ReadAsync(resource.TypeName, resource.Id!, cancellationToken);
+            }
+
             var context = await BeforeAsync(session, WriteKind.Update, resource.TypeName, resource.Id!, resource,
                 previous is { IsDeleted: false } ? previous : null, cancellationToken);
-            var outcome = await session.UpdateAsync(resource, ifMatch, cancellationToken);
+            var outcome = await session.UpdateAsync(resource, ifMatch ?? previous?.VersionId, cancellationToken);
             await AfterAsync(context, outcome.Version, cancellationToken);
             return outcome;
+        }
+        catch (VersionConflictException ex) when (ifMatch is null)
+        {
+            // Without If-Match the client did not ask for a version, but what the workflow and provenance decided was
+            // decided from one that another write has just replaced: like a patch, this is a 409 to retry.
+            throw FhirException.Conflict($"{resource.TypeName}/{resource.Id} changed while the update was processed (now version {ex.ActualVersion}): retry");
         }
         catch (VersionConflictException ex)
         {

@@ -121,6 +121,9 @@ internal sealed class SecuredStoreSession(IStoreSession inner, IResourceStore st
     public Task<ResourceVersion?> ReadAsync(string resourceType, string id, CancellationToken cancellationToken = default) =>
         policy.ReadAsync(resourceType, AnyOnType, () => inner.ReadAsync(resourceType, id, cancellationToken), this, cancellationToken);
 
+    public Task<ResourceVersion?> ReadCommittedAsync(string resourceType, string id, CancellationToken cancellationToken = default) =>
+        policy.ReadAsync(resourceType, AnyOnType, () => inner.ReadCommittedAsync(resourceType, id, cancellationToken), this, cancellationToken);
+
     public Task<SearchResult> SearchAsync(SearchRequest request, CancellationToken cancellationToken = default) =>
         policy.SearchAsync(request, AnySearch, narrowed => inner.SearchAsync(narrowed, cancellationToken), this, cancellationToken);
 

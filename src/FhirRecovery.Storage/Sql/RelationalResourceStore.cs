@@ -144,7 +144,7 @@ public abstract partial class RelationalResourceStore : IResourceStore
     {
         EnsureInitialized();
         // The database transaction begins at the session's first read or write (see StoreSession).
-        return Task.FromResult<IStoreSession>(new StoreSession(Context, BeginWriteAsync, _search));
+        return Task.FromResult<IStoreSession>(new StoreSession(Context, BeginWriteAsync, _search, ReadAsync));
     }
 
     public async Task<SearchResult> SearchAsync(SearchRequest request, CancellationToken cancellationToken = default)

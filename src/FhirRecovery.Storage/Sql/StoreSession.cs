@@ -31,11 +31,21 @@ internal sealed partial class StoreSession : IStoreSession
     private bool _completed;
     private WriteTransaction? _transaction;
 
-    public StoreSession(StoreContext context, Func<CancellationToken, Task<WriteTransaction>> begin, SearchExecutor search)
+    public StoreSession(StoreContext context, Func<CancellationToken, Task<WriteTransaction>> begin, SearchExecutor search,
+        Func<string, string, CancellationToken, Task<ResourceVersion?>> readCommitted)
     {
         _context = context;
         _begin = begin;
         _search = search;
+        _readCommitted = readCommitted;
+    }
+
+    private readonly Func<string, string, CancellationToken, Task<ResourceVersion?>> _readCommitted;
+
+    public Task<ResourceVersion?> ReadCommittedAsync(string resourceType, string id, CancellationToken cancellationToken = default)
+    {
+        EnsureOpen();
+        return _transaction is null ? _readCommitted(resourceType, id, cancellationToken) : ReadAsync(resourceType, id, cancellationToken);
     }
 
     /// <summary>The session's database transaction; <see cref="StartAsync"/> must have run.</summary>
