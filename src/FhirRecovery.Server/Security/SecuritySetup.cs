@@ -107,6 +107,7 @@ public static class SecuritySetup
         services.Configure<AuditOptions>(configuration.GetSection(AuditOptions.Section));
         services.Configure<ProvenanceOptions>(configuration.GetSection(ProvenanceOptions.Section));
         services.AddSingleton<IResourceWriteHook, ProvenanceWriteHook>();
+        services.AddSingleton<IResourceWriteHook, AppendOnlyAuditTrail>();
         if (configuration.GetSection(AuditOptions.Section).Get<AuditOptions>()?.Enabled ?? true)
         {
             services.AddSingleton<AuditTrail>();

@@ -55,6 +55,16 @@ public sealed class SubscriptionWriteHook(SubscriptionMatcher matcher, TimeProvi
 
         var criteria = SubscriptionCriteria.TryParse(subscription.Criteria, out var problem)
                        ?? throw Unprocessable(OperationOutcome.IssueType.Invalid, problem!, "Subscription.criteria");
+
+        // Notifications are matched and sent with the server's rights, not the subscriber's: only a client that may read
+        // every resource of that type may ask to be told of them (else a patient's app could follow everyone's goals).
+        if (Security.CurrentAccess.Caller is { IsUnrestricted: false } caller
+            && caller.GrantFor(criteria.ResourceType, Security.SmartPermission.Read) is not { IsConfined: false, IsConstrained: false })
+        {
+            throw Security.SecurityErrors.InsufficientScope(
+                $"A Subscription on {criteria.ResourceType} notifies of every matching {criteria.ResourceType} on this server: it needs read access to "
+                + $"all of them (user or system scope, not confined to one patient or filtered)", $"system/{criteria.ResourceType}.rs");
+        }
         try
         {
             // The search engine validates the criteria exactly as it will evaluate them (unknown parameters refused).
