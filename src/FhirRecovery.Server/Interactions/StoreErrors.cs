@@ -16,9 +16,23 @@ public static class StoreErrors
         ResourceExistsException exists => FhirException.Conflict(exists.Message),
         TerminologyException terminology => new FhirException(terminology.StatusCode, terminology.Outcome),
         Npgsql.PostgresException postgres => FromPostgres(postgres),
+        TimeoutException => Overloaded(),
         { InnerException: { } inner } => ToFhir(inner),
         _ => null,
     };
+
+    /// <summary>
+    /// A database command that ran past Storage:CommandTimeoutSeconds (Npgsql wraps it in an NpgsqlException): the
+    /// request was not wrong, the server is too busy or the query too costly right now; nothing was written (the
+    /// transaction rolls back), so a retry later is safe: 503 with Retry-After, not an anonymous 500.
+    /// </summary>
+    private static FhirException Overloaded()
+    {
+        var exception = new FhirException(StatusCodes.Status503ServiceUnavailable, Hl7.Fhir.Model.OperationOutcome.IssueType.Timeout,
+            "The database did not answer in time; nothing was written: try again later");
+        exception.Headers["Retry-After"] = "5";
+        return exception;
+    }
 
     /// <summary>
     /// PostgreSQL's refusals a client can cause or cure: concurrent transactions that deadlocked or could not be

@@ -53,4 +53,17 @@ public class PostgresErrorMappingTests
         Assert.Equal(status, wrapped?.Status);
         Assert.IsType<FhirException>(direct);
     }
+
+    [Fact]
+    public void A_database_command_timeout_is_a_503_to_retry_later_not_a_500()
+    {
+        // What Npgsql throws when a command runs past Storage:CommandTimeoutSeconds.
+        var timeout = new Npgsql.NpgsqlException("Exception while reading from stream", new TimeoutException("Timeout during reading attempt"));
+
+        var answer = StoreErrors.ToFhir(timeout);
+
+        Assert.Equal(503, answer?.Status);
+        Assert.Equal(Hl7.Fhir.Model.OperationOutcome.IssueType.Timeout, answer?.Outcome.Issue[0].Code);
+        Assert.True(answer?.Headers.ContainsKey("Retry-After"));
+    }
 }
