@@ -24,6 +24,7 @@ internal static class InstanceEndpoints
     private static async Task<IResult> ReadAsync(HttpContext http, string type, string id, IResourceStore store, CancellationToken cancellationToken)
     {
         ResourceNames.RequireType(type);
+        _ = Subsetting.FromQuery(http, type); // a strict client's unknown _elements is a 400 before anything is read
         if (id.StartsWith('$'))
         {
             throw SystemEndpoints.UnknownOperation(id);
@@ -50,6 +51,7 @@ internal static class InstanceEndpoints
     private static async Task<IResult> VReadAsync(HttpContext http, string type, string id, string vid, IResourceStore store, CancellationToken cancellationToken)
     {
         ResourceNames.RequireType(type);
+        _ = Subsetting.FromQuery(http, type); // a strict client's unknown _elements is a 400 before anything is read
         if (!long.TryParse(vid, out var versionId) || !ResourceNames.IsValidId(id))
         {
             throw FhirException.NotFound($"{type}/{id}/_history/{vid} is not known");

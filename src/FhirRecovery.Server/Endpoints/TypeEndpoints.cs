@@ -119,7 +119,7 @@ internal static class TypeEndpoints
         List<KeyValuePair<string, string>> parameters, SearchService search, CancellationToken cancellationToken)
     {
         var context = FhirRequestContext.Get(http);
-        var subsetting = Subsetting.FromQuery(http.Request.Query);
+        var subsetting = Subsetting.FromQuery(http, type);
         var bundle = await search.SearchAsync(new SearchInput(type, parameters, compartment, context.Handling, subsetting), context.BaseUrl, null, cancellationToken);
         return new FhirResult { Search = bundle, ApplySubsetting = true };
     }
