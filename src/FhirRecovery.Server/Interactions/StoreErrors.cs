@@ -36,7 +36,9 @@ public static class StoreErrors
 
     /// <summary>
     /// PostgreSQL's refusals a client can cause or cure: concurrent transactions that deadlocked or could not be
-    /// serialized (nothing of this request was written, the same request can simply be sent again: 409), and text
+    /// serialized (nothing of this request was written, the same request can simply be sent again: 409; single writes
+    /// have been retried already, see <see cref="SingleWrite"/>, so this reaches transactions, batch entries and
+    /// writes that collided on every attempt), and text
     /// PostgreSQL cannot store (a NUL character, which FHIR strings may not contain anyway: 400).
     /// </summary>
     private static FhirException? FromPostgres(Npgsql.PostgresException postgres) => postgres.SqlState switch

@@ -13,6 +13,9 @@ namespace FhirRecovery.Server.Interactions;
 /// <summary>A resource accepted for writing, with the validator's warnings (sent back on Prefer: return=OperationOutcome).</summary>
 public sealed record CheckedResource(Resource Resource, IReadOnlyList<ValidationIssue> Warnings)
 {
+    /// <summary>The same input with its own copy of the resource, for a write that may be attempted again (writes amend it).</summary>
+    public CheckedResource Copy() => this with { Resource = (Resource)Resource.DeepCopy() };
+
     public OperationOutcome ToOutcome(string message)
     {
         var outcome = Outcomes.Information(message);
