@@ -52,7 +52,9 @@ public sealed class DeadlockRetryTests(PostgreSqlDeadlockFixture fixture) : ICla
 
         var answer = write(patientId);
         await waiting.WaitAsync(TimeSpan.FromSeconds(30));
-        await System.Threading.Tasks.Task.Delay(300); // the server's transaction now waits for the Basic's row
+        // Close the cycle as soon as the server's transaction waits for the Basic's row: PostgreSQL checks a waiter for
+        // deadlocks once, deadlock_timeout (1 s) after it began waiting.
+        await WaitForLockWaitAsync(connectionString!);
         await ExecuteAsync(other, "SELECT 1 FROM resources WHERE res_type = 'Patient' AND res_id = @id FOR UPDATE", patientId);
         await transaction.RollbackAsync();
         var response = await answer;
@@ -61,6 +63,20 @@ public sealed class DeadlockRetryTests(PostgreSqlDeadlockFixture fixture) : ICla
         Assert.Equal(2, fixture.Hook.Attempts(patientId)); // the first attempt was the deadlock's victim
         var untouched = await (await Client.GetAsync($"Basic/{lockId}")).ReadAsync<Basic>();
         Assert.Equal("1", untouched.Meta.VersionId); // what the failed attempt wrote was rolled back
+    }
+
+    private static async System.Threading.Tasks.Task WaitForLockWaitAsync(string connectionString)
+    {
+        await using var monitor = new NpgsqlConnection(connectionString);
+        await monitor.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", monitor);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The server's write never waited for the locked row");
+            await System.Threading.Tasks.Task.Delay(5);
+        }
     }
 
     private static async System.Threading.Tasks.Task ExecuteAsync(NpgsqlConnection connection, string sql, string? id = null)
