@@ -17,12 +17,15 @@ public static class StoreErrors
         TerminologyException terminology => new FhirException(terminology.StatusCode, terminology.Outcome),
         Npgsql.PostgresException postgres => FromPostgres(postgres),
         TimeoutException => Overloaded(),
+        // SQLITE_BUSY / SQLITE_LOCKED: another process held the database past Storage:SqliteBusyTimeoutMilliseconds.
+        Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 5 or 6 } => Overloaded(),
         { InnerException: { } inner } => ToFhir(inner),
         _ => null,
     };
 
     /// <summary>
-    /// A database command that ran past Storage:CommandTimeoutSeconds (Npgsql wraps it in an NpgsqlException): the
+    /// A database command that ran past Storage:CommandTimeoutSeconds (Npgsql wraps it in an NpgsqlException), or a
+    /// SQLite database kept locked by another process past the busy timeout: the
     /// request was not wrong, the server is too busy or the query too costly right now; nothing was written (the
     /// transaction rolls back), so a retry later is safe: 503 with Retry-After, not an anonymous 500.
     /// </summary>
