@@ -223,6 +223,19 @@ public abstract class ValidationTests(FhirServerFixture fixture)
         Assert.Null((await (await Client.GetAsync($"Patient/{id}")).ReadAsync<Patient>()).Text);
     }
 
+    [StoreFact]
+    public async Task Active_content_in_the_narrative_of_a_profile_validated_resource_is_refused_by_the_validator()
+    {
+        var goal = Goal($"Patient/{Unique("p")}");
+        goal.Text = new Narrative { Status = Narrative.NarrativeStatus.Generated, Div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p onclick=\"alert(1)\">Walk</p></div>" };
+
+        var response = await Client.PostAsync("Goal", goal);
+
+        Assert.Contains(response.StatusCode, new[] { HttpStatusCode.BadRequest, HttpStatusCode.UnprocessableEntity });
+        var outcome = await response.AssertOutcomeAsync(response.StatusCode, "onclick");
+        Assert.Contains(outcome.Issue, i => i.Expression.Any(e => e.StartsWith("Goal.text", StringComparison.Ordinal)));
+    }
+
     /// <summary>A script element, an event-handler attribute, a javascript: link (JSON-escaped for a "div" value).</summary>
     internal static readonly string[] UnsafeNarratives =
     [
