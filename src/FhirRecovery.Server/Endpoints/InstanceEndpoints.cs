@@ -24,6 +24,7 @@ internal static class InstanceEndpoints
     private static async Task<IResult> ReadAsync(HttpContext http, string type, string id, IResourceStore store, CancellationToken cancellationToken)
     {
         ResourceNames.RequireType(type);
+        _ = Subsetting.FromQuery(http, type); // a strict client's unknown _elements is a 400 before anything is read
         if (id.StartsWith('$'))
         {
             throw SystemEndpoints.UnknownOperation(id);
@@ -50,6 +51,7 @@ internal static class InstanceEndpoints
     private static async Task<IResult> VReadAsync(HttpContext http, string type, string id, string vid, IResourceStore store, CancellationToken cancellationToken)
     {
         ResourceNames.RequireType(type);
+        _ = Subsetting.FromQuery(http, type); // a strict client's unknown _elements is a 400 before anything is read
         if (!long.TryParse(vid, out var versionId) || !ResourceNames.IsValidId(id))
         {
             throw FhirException.NotFound($"{type}/{id}/_history/{vid} is not known");
@@ -80,9 +82,7 @@ internal static class InstanceEndpoints
         var ifMatch = FhirResponses.IfMatch(http.Request);
         var body = await RequestBody.ReadAsync(http);
         var input = interactions.Validation.ReadForWrite(body, FhirMediaTypes.RequestFormat(http.Request, body));
-        await using var session = await store.BeginAsync(cancellationToken);
-        var result = await interactions.UpdateAsync(session, type, id, input, ifMatch, cancellationToken);
-        await session.CommitAsync(cancellationToken);
+        var result = await SingleWrite.RunAsync(store, session => interactions.UpdateAsync(session, type, id, input.Copy(), ifMatch, cancellationToken), cancellationToken);
         return FhirResponses.Written(http, result);
     }
 
@@ -92,9 +92,7 @@ internal static class InstanceEndpoints
         ResourceNames.RequireType(type);
         var ifMatch = FhirResponses.IfMatch(http.Request);
         var patch = await ReadPatchAsync(http);
-        await using var session = await store.BeginAsync(cancellationToken);
-        var result = await interactions.PatchAsync(session, type, id, patch, ifMatch, cancellationToken);
-        await session.CommitAsync(cancellationToken);
+        var result = await SingleWrite.RunAsync(store, session => interactions.PatchAsync(session, type, id, patch, ifMatch, cancellationToken), cancellationToken);
         return FhirResponses.Written(http, result);
     }
 
@@ -103,9 +101,7 @@ internal static class InstanceEndpoints
     {
         ResourceNames.RequireType(type);
         var ifMatch = FhirResponses.IfMatch(http.Request);
-        await using var session = await store.BeginAsync(cancellationToken);
-        var result = await interactions.DeleteAsync(session, type, id, ifMatch, cancellationToken);
-        await session.CommitAsync(cancellationToken);
+        var result = await SingleWrite.RunAsync(store, session => interactions.DeleteAsync(session, type, id, ifMatch, cancellationToken), cancellationToken);
         return FhirResponses.Deleted(http, result, $"{type}/{id}");
     }
 

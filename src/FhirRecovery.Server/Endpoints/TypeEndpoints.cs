@@ -37,9 +37,8 @@ internal static class TypeEndpoints
             throw FhirException.BadRequest($"The body is a {input.Resource.TypeName}, but the URL is for {type}", "resourceType");
         }
 
-        await using var session = await store.BeginAsync(cancellationToken);
-        var result = await interactions.CreateAsync(session, input, http.Request.Headers["If-None-Exist"].FirstOrDefault(), cancellationToken);
-        await session.CommitAsync(cancellationToken);
+        var ifNoneExist = http.Request.Headers["If-None-Exist"].FirstOrDefault();
+        var result = await SingleWrite.RunAsync(store, session => interactions.CreateAsync(session, input.Copy(), ifNoneExist, cancellationToken), cancellationToken);
         return FhirResponses.Written(http, result);
     }
 
@@ -50,9 +49,8 @@ internal static class TypeEndpoints
         var ifMatch = FhirResponses.IfMatch(http.Request);
         var body = await RequestBody.ReadAsync(http);
         var input = interactions.Validation.ReadForWrite(body, FhirMediaTypes.RequestFormat(http.Request, body));
-        await using var session = await store.BeginAsync(cancellationToken);
-        var result = await interactions.ConditionalUpdateAsync(session, type, criteria, input, ifMatch, cancellationToken);
-        await session.CommitAsync(cancellationToken);
+        var result = await SingleWrite.RunAsync(store, session => interactions.ConditionalUpdateAsync(session, type, criteria, input.Copy(), ifMatch, cancellationToken),
+            cancellationToken);
         return FhirResponses.Written(http, result);
     }
 
@@ -62,17 +60,18 @@ internal static class TypeEndpoints
         var criteria = Criteria(http, "PATCH");
         var ifMatch = FhirResponses.IfMatch(http.Request);
         var patch = await InstanceEndpoints.ReadPatchAsync(http);
-        await using var session = await store.BeginAsync(cancellationToken);
-        var matches = await SearchCriteria.MatchAsync(session, type, criteria, "Conditional patch", cancellationToken);
-        if (matches.Count != 1)
+        var result = await SingleWrite.RunAsync(store, async session =>
         {
-            throw matches.Count == 0
-                ? FhirException.NotFound($"Conditional patch: '{criteria}' matches no {type}")
-                : FhirException.PreconditionFailed($"Conditional patch: '{criteria}' matches more than one {type}");
-        }
+            var matches = await SearchCriteria.MatchAsync(session, type, criteria, "Conditional patch", cancellationToken);
+            if (matches.Count != 1)
+            {
+                throw matches.Count == 0
+                    ? FhirException.NotFound($"Conditional patch: '{criteria}' matches no {type}")
+                    : FhirException.PreconditionFailed($"Conditional patch: '{criteria}' matches more than one {type}");
+            }
 
-        var result = await interactions.PatchAsync(session, type, matches[0].Id, patch, ifMatch, cancellationToken);
-        await session.CommitAsync(cancellationToken);
+            return await interactions.PatchAsync(session, type, matches[0].Id, patch, ifMatch, cancellationToken);
+        }, cancellationToken);
         return FhirResponses.Written(http, result);
     }
 
@@ -80,9 +79,7 @@ internal static class TypeEndpoints
     {
         ResourceNames.RequireType(type);
         var criteria = Criteria(http, "DELETE");
-        await using var session = await store.BeginAsync(cancellationToken);
-        var result = await interactions.ConditionalDeleteAsync(session, type, criteria, cancellationToken);
-        await session.CommitAsync(cancellationToken);
+        var result = await SingleWrite.RunAsync(store, session => interactions.ConditionalDeleteAsync(session, type, criteria, cancellationToken), cancellationToken);
         return FhirResponses.Deleted(http, result, $"{type}?{criteria}");
     }
 
@@ -119,7 +116,7 @@ internal static class TypeEndpoints
         List<KeyValuePair<string, string>> parameters, SearchService search, CancellationToken cancellationToken)
     {
         var context = FhirRequestContext.Get(http);
-        var subsetting = Subsetting.FromQuery(http.Request.Query);
+        var subsetting = Subsetting.FromQuery(http, type);
         var bundle = await search.SearchAsync(new SearchInput(type, parameters, compartment, context.Handling, subsetting), context.BaseUrl, null, cancellationToken);
         return new FhirResult { Search = bundle, ApplySubsetting = true };
     }

@@ -97,7 +97,7 @@ public sealed class FhirResult : IResult
     internal static byte[] Write(Resource resource, FhirRequestContext context, Subsetting subsetting)
     {
         var summary = subsetting.Summary;
-        if (subsetting.Elements is { } elements && resource is not Bundle)
+        if (resource is not Bundle && subsetting.ElementsFor(resource.TypeName, isMatch: true) is { } elements)
         {
             resource = Subsetting.ApplyElements(resource, elements);
         }

@@ -33,7 +33,6 @@ public sealed record Subsetting(SummaryType Summary, IReadOnlyList<string>? Elem
         if (query.TryGetValue("_elements", out var elementValues))
         {
             elements = elementValues.SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                .Select(e => e.Split('.')[0])
                 .Distinct(StringComparer.Ordinal)
                 .ToList();
             if (elements.Count == 0)
@@ -46,13 +45,79 @@ public sealed record Subsetting(SummaryType Summary, IReadOnlyList<string>? Elem
     }
 
     /// <summary>
-    /// A copy of <paramref name="resource"/> with only id, meta, the mandatory elements and the requested ones, tagged
-    /// SUBSETTED. (Firely's own _elements filter drops id and meta, which clients need.)
+    /// From the query string of a read or search of <paramref name="type"/> (null: all types); under
+    /// <c>Prefer: handling=strict</c>, an <c>_elements</c> entry that names no element is a 400 (leniently it is ignored).
+    /// </summary>
+    public static Subsetting FromQuery(HttpContext http, string? type)
+    {
+        var subsetting = FromQuery(http.Request.Query);
+        if (subsetting.Elements is { } elements && FhirRequestContext.Get(http).Handling == Storage.SearchHandling.Strict)
+        {
+            var unknown = elements.Where(e => !IsKnown(e, type)).ToList();
+            if (unknown.Count > 0)
+            {
+                throw FhirException.BadRequest(
+                    $"_elements names no element of {type ?? "any resource type"}: {string.Join(", ", unknown)} (Prefer: handling=strict)", "_elements");
+            }
+        }
+
+        return subsetting;
+    }
+
+    /// <summary>
+    /// The top-level elements <c>_elements</c> asks of a resource of <paramref name="resourceType"/>, or null when it is
+    /// to be sent whole. An entry is a plain element name (e.g. <c>status</c>), which applies to the matches of a search
+    /// (and to a read), or <c>Type.element</c> (e.g. <c>Goal.lifecycleStatus</c>), which applies to every resource of
+    /// that type, included ones too. Deeper paths keep their whole top-level element: servers may return more than asked.
+    /// </summary>
+    public IReadOnlyList<string>? ElementsFor(string resourceType, bool isMatch)
+    {
+        if (Elements is null)
+        {
+            return null;
+        }
+
+        var names = new List<string>();
+        foreach (var entry in Elements)
+        {
+            var (type, element) = Split(entry);
+            if (type is null ? isMatch : type == resourceType)
+            {
+                names.Add(element);
+            }
+        }
+
+        return names.Count == 0 ? null : names;
+    }
+
+    /// <summary>(type, top-level element) of an <c>_elements</c> entry; type is null for a plain element name.</summary>
+    private static (string? Type, string Element) Split(string entry)
+    {
+        var parts = entry.Split('.');
+        return parts.Length > 1 && Interactions.ResourceNames.IsResourceType(parts[0]) ? (parts[0], parts[1]) : (null, parts[0]);
+    }
+
+    private static bool IsKnown(string entry, string? searchedType)
+    {
+        var (type, element) = Split(entry);
+        if (type is null && entry.Contains('.', StringComparison.Ordinal) && char.IsUpper(entry[0]))
+        {
+            return false; // "Goall.status": a type that does not exist
+        }
+
+        var types = type is not null ? [type] : searchedType is not null ? [searchedType] : Interactions.ResourceNames.All;
+        return types.Any(t => ModelInfo.ModelInspector.FindClassMapping(ModelInfo.GetTypeForFhirType(t)!)?.FindMappedElementByName(element) is not null);
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="resource"/> with only id, meta, the mandatory elements (min 1, which a client's parser
+    /// may require) and the requested ones, tagged SUBSETTED. Names the type does not have are ignored. (Firely's own
+    /// _elements filter drops id and meta, which clients need.)
     /// </summary>
     public static Resource ApplyElements(Resource resource, IReadOnlyList<string> elements)
     {
         var copy = (Resource)resource.DeepCopy();
-        var mapping = Hl7.Fhir.Model.ModelInfo.ModelInspector.FindClassMapping(copy.GetType());
+        var mapping = ModelInfo.ModelInspector.FindClassMapping(copy.GetType());
         var keep = new HashSet<string>(elements, StringComparer.Ordinal) { "id", "meta", "resourceType" };
         if (mapping is not null)
         {

@@ -66,6 +66,10 @@ public sealed class BundleProcessor(
         RequireDistinctTargets(work);
         var writes = interactions.In(context.Mode);
 
+        // No transparent retry after a deadlock or serialization failure (unlike single writes, SingleWrite): entries
+        // mutate as the transaction goes (ids assigned, urn:uuid references rewritten, conditional matches resolved,
+        // hooks' amendments), so a replay would need the Bundle re-read from scratch, and a large ingest is better
+        // re-sent by the client that knows it. The answer is a 409 (transient) with nothing written (StoreErrors).
         await using var session = await store.BeginAsync(cancellationToken);
         Work? current = null;
         try

@@ -17,7 +17,10 @@ public sealed class SearchBundle(Bundle shell, DateTimeOffset lastUpdated, IRead
     /// <summary>The Bundle with every entry's fullUrl and search mode; resources only for entries not from the store.</summary>
     public Bundle Shell { get; } = shell;
 
-    /// <summary>The full Bundle, with <c>_elements</c> applied to the matches (<c>_summary</c> is applied when serializing).</summary>
+    /// <summary>
+    /// The full Bundle, with <c>_elements</c> applied to the matches and, for its <c>Type.element</c> entries, to the
+    /// included resources of that type (<c>_summary</c> is applied when serializing).
+    /// </summary>
     public Bundle ToBundle(Subsetting subsetting)
     {
         for (var i = 0; i < stored.Count; i++)
@@ -25,7 +28,7 @@ public sealed class SearchBundle(Bundle shell, DateTimeOffset lastUpdated, IRead
             if (stored[i] is { Json: { } json })
             {
                 var resource = FhirSerialization.ParseStored(json);
-                if (subsetting.Elements is { } elements && Shell.Entry[i].Search?.Mode == Bundle.SearchEntryMode.Match)
+                if (subsetting.ElementsFor(resource.TypeName, Shell.Entry[i].Search?.Mode == Bundle.SearchEntryMode.Match) is { } elements)
                 {
                     resource = Subsetting.ApplyElements(resource, elements);
                 }

@@ -13,6 +13,9 @@ namespace FhirRecovery.Server.Interactions;
 /// <summary>A resource accepted for writing, with the validator's warnings (sent back on Prefer: return=OperationOutcome).</summary>
 public sealed record CheckedResource(Resource Resource, IReadOnlyList<ValidationIssue> Warnings)
 {
+    /// <summary>The same input with its own copy of the resource, for a write that may be attempted again (writes amend it).</summary>
+    public CheckedResource Copy() => this with { Resource = (Resource)Resource.DeepCopy() };
+
     public OperationOutcome ToOutcome(string message)
     {
         var outcome = Outcomes.Information(message);
@@ -46,11 +49,61 @@ public sealed class WriteValidation(ConformanceEngine engine, IOptionsMonitor<Va
         return Check(FhirSerialization.Parse(body, format));
     }
 
+    /// <summary>
+    /// txt-1/txt-2 on the narratives of a resource the profile validator does not see (Validation:Mode off, or a type
+    /// it is not configured for): other systems display <c>text.div</c> as HTML, so a script, an event-handler
+    /// attribute or a <c>javascript:</c> link is refused on every write, whatever the validation settings.
+    /// </summary>
+    private static void RequireSafeNarrative(Resource resource, string? expressionPrefix)
+    {
+        var outcome = new OperationOutcome();
+        AddNarrativeIssues(resource, resource.TypeName, outcome);
+        if (outcome.Issue.Count == 0)
+        {
+            return;
+        }
+
+        if (expressionPrefix is not null)
+        {
+            Prefix(outcome, expressionPrefix);
+        }
+
+        throw new FhirException(StatusCodes.Status400BadRequest, outcome);
+    }
+
+    private static void AddNarrativeIssues(Resource resource, string path, OperationOutcome outcome)
+    {
+        if (resource is not DomainResource domain)
+        {
+            return;
+        }
+
+        if (domain.Text?.Div is { } div)
+        {
+            foreach (var problem in NarrativeSafety.Check(div))
+            {
+                outcome.Issue.Add(new OperationOutcome.IssueComponent
+                {
+                    Severity = OperationOutcome.IssueSeverity.Error,
+                    Code = OperationOutcome.IssueType.Invariant,
+                    Diagnostics = problem,
+                    Expression = [$"{path}.text.div"],
+                });
+            }
+        }
+
+        for (var i = 0; i < domain.Contained.Count; i++)
+        {
+            AddNarrativeIssues(domain.Contained[i], $"{path}.contained[{i}]", outcome);
+        }
+    }
+
     /// <summary>Validates a parsed resource (Bundle entries, a patched resource) as configured.</summary>
     public CheckedResource Check(Resource resource, string? expressionPrefix = null)
     {
         if (!NeedsValidation(resource))
         {
+            RequireSafeNarrative(resource, expressionPrefix);
             return new CheckedResource(resource, []);
         }
 

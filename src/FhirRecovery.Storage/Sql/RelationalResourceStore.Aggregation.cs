@@ -31,31 +31,35 @@ public abstract partial class RelationalResourceStore : ISearchAggregation
                 Query: Context.Parser.Parse(s.Targets, s.Targets.Parameters), s.Targets.Compartment)
             : default;
 
-        // The matches: the search's FROM/WHERE, narrowed by the scope (reference rows of the matches whose target is among
-        // the scope's targets; the index on (res_type, param, target_id) is probed once per target).
-        (string From, string Where) Matches(SqlParameters p)
+        // The matches, as CTEs evaluated once each: the scope's targets (e.g. a group's members), then the search's
+        // FROM/WHERE narrowed to the matches whose reference rows point at one of them. MATERIALIZED is what keeps this
+        // fast whatever the planner believes: on a freshly loaded PostgreSQL database (no statistics yet, autovacuum has
+        // not analysed the tables) every estimate is one row, and the inlined subqueries became nested loops that
+        // re-ran the scope's search for every goal and every token row (a minute for 200 goals, a command timeout under
+        // load). SQLite reads MATERIALIZED the same way.
+        string Matches(SqlParameters p)
         {
             var (from, where) = new SearchSqlBuilder(p, Context.Compartments, request.Search.Compartment, Context.Time).Build(query, "h");
             if (request.Scope is null)
             {
-                return (from, where);
+                return $"WITH matches AS MATERIALIZED (SELECT h.res_key FROM {from} WHERE {where})";
             }
 
             var (targetFrom, targetWhere) = new SearchSqlBuilder(p, Context.Compartments, scope.Compartment, Context.Time).Build(scope.Query, "sh");
-            var targetType = p.Add(scope.Type);
-            return (from, $"""
-                {where}
-                  AND h.res_key IN (SELECT sr.res_key FROM idx_reference sr
-                                    WHERE sr.res_type = {p.Add(type)} AND sr.param = {p.Add(scope.ReferenceParameter)} AND sr.target_type = {targetType}
-                                      AND sr.target_id IN (SELECT sh.res_id FROM {targetFrom} WHERE {targetWhere}))
-                """);
+            return $"""
+                WITH scope_targets AS MATERIALIZED (SELECT sh.res_id FROM {targetFrom} WHERE {targetWhere}),
+                matches AS MATERIALIZED (
+                    SELECT h.res_key FROM {from} WHERE {where}
+                      AND h.res_key IN (SELECT sr.res_key FROM idx_reference sr
+                                        WHERE sr.res_type = {p.Add(type)} AND sr.param = {p.Add(scope.ReferenceParameter)} AND sr.target_type = {p.Add(scope.Type)}
+                                          AND sr.target_id IN (SELECT res_id FROM scope_targets)))
+                """;
         }
 
         await using var connection = await OpenConnectionAsync(cancellationToken);
         var totalParameters = new SqlParameters();
-        var (totalFrom, totalWhere) = Matches(totalParameters);
         int total;
-        await using (var command = totalParameters.CreateCommand(connection, null, $"SELECT COUNT(*) FROM {totalFrom} WHERE {totalWhere}", Context.CommandTimeout))
+        await using (var command = totalParameters.CreateCommand(connection, null, $"{Matches(totalParameters)} SELECT COUNT(*) FROM matches", Context.CommandTimeout))
         {
             total = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
         }
@@ -68,7 +72,7 @@ public abstract partial class RelationalResourceStore : ISearchAggregation
         }
 
         var p = new SqlParameters();
-        var (from, where) = Matches(p);
+        var matches = Matches(p);
         // PostgreSQL's text columns are COLLATE "C"; literal rows from parameters carry the default collation, and text
         // equality needs one: say which.
         var collate = Context.Dialect.IsPostgres ? " COLLATE \"C\"" : "";
@@ -79,13 +83,14 @@ public abstract partial class RelationalResourceStore : ISearchAggregation
         if (request.ThroughReference is null)
         {
             sql = $"""
+                {matches}
                 SELECT b.bucket, COUNT(DISTINCT t.res_key)
                 FROM idx_token t
                 JOIN (
                     {buckets}
                 ) b ON t.code = b.code{collate} AND t.system = b.sys{collate}
                 WHERE t.res_type = {typeParameter} AND t.param = {tokenParameter}
-                  AND t.res_key IN (SELECT h.res_key FROM {from} WHERE {where})
+                  AND t.res_key IN (SELECT res_key FROM matches)
                 GROUP BY b.bucket
                 """;
         }
@@ -94,15 +99,15 @@ public abstract partial class RelationalResourceStore : ISearchAggregation
             var targetType = p.Add(request.TargetType!);
             var reference = p.Add(request.ThroughReference);
             sql = $"""
-                WITH m AS (SELECT h.res_key AS k FROM {from} WHERE {where}),
+                {matches},
                 x AS (
                     SELECT r.res_key AS mk, th.res_key AS tk
                     FROM idx_reference r JOIN resources th ON th.res_type = {targetType} AND th.res_id = r.target_id AND th.is_deleted = 0
-                    WHERE r.res_type = {typeParameter} AND r.param = {reference} AND r.target_type = {targetType} AND r.res_key IN (SELECT k FROM m)
+                    WHERE r.res_type = {typeParameter} AND r.param = {reference} AND r.target_type = {targetType} AND r.res_key IN (SELECT res_key FROM matches)
                     UNION
                     SELECT r.res_key AS mk, u.res_key AS tk
                     FROM idx_reference r JOIN idx_uri u ON u.res_type = {targetType} AND u.param = 'url' AND u.value = r.url
-                    WHERE r.res_type = {typeParameter} AND r.param = {reference} AND r.url IS NOT NULL AND r.res_key IN (SELECT k FROM m)
+                    WHERE r.res_type = {typeParameter} AND r.param = {reference} AND r.url IS NOT NULL AND r.res_key IN (SELECT res_key FROM matches)
                 )
                 SELECT b.bucket, COUNT(DISTINCT x.mk)
                 FROM x

@@ -86,6 +86,21 @@ public abstract class BundleTests(FhirServerFixture fixture)
     }
 
     [StoreFact]
+    public async Task Transaction_with_a_conditional_reference_that_matches_two_resources_fails_with_412_and_writes_nothing()
+    {
+        var identifier = Unique("twice");
+        await (await Client.PostAsync("Patient", Patient(identifier))).AssertStatusAsync(HttpStatusCode.Created);
+        await (await Client.PostAsync("Patient", Patient(identifier))).AssertStatusAsync(HttpStatusCode.Created);
+        var goal = Goal($"Patient?identifier=https://fhirrecovery.org/test/patient|{identifier}");
+        var bundle = new Bundle { Type = Bundle.BundleType.Transaction, Entry = [Entry(Bundle.HTTPVerb.POST, "Goal", goal)] };
+
+        var response = await Client.PostAsync("", bundle);
+
+        await response.AssertOutcomeAsync(HttpStatusCode.PreconditionFailed, "more than one");
+        Assert.DoesNotContain((await SearchAsync($"Goal?identifier={goal.Identifier[0].Value}")).Entry, e => e.Search?.Mode == Bundle.SearchEntryMode.Match);
+    }
+
+    [StoreFact]
     public async Task A_transaction_with_one_failing_entry_leaves_nothing_written_and_names_the_entry()
     {
         var family = Unique("Atomic");

@@ -412,6 +412,25 @@ public abstract class ReadWriteTests(FhirServerFixture fixture)
     }
 
     [StoreFact]
+    public async Task Summary_text_answers_the_narrative_without_data_and_summary_data_the_data_without_narrative()
+    {
+        var patient = Patient(family: "Narrated");
+        patient.Text = new Narrative { Status = Narrative.NarrativeStatus.Generated, Div = "<div xmlns=\"http://www.w3.org/1999/xhtml\">Alex Narrated</div>" };
+        var (id, _) = await CreateAsync(patient);
+
+        var text = await (await Client.GetAsync($"Patient/{id}?_summary=text")).ReadAsync<Patient>();
+        var data = await (await Client.GetAsync($"Patient/{id}?_summary=data")).ReadAsync<Patient>();
+
+        Assert.Contains("Alex Narrated", text.Text.Div);
+        Assert.Empty(text.Name);
+        Assert.Equal(id, text.Id);
+        Assert.Contains(text.Meta.Tag, t => t.Code == "SUBSETTED");
+        Assert.Null(data.Text);
+        Assert.Equal("Narrated", data.Name[0].Family);
+        Assert.Contains(data.Meta.Tag, t => t.Code == "SUBSETTED");
+    }
+
+    [StoreFact]
     public async Task Vread_of_the_deletion_version_answers_410()
     {
         var (id, _) = await CreateAsync(Patient());

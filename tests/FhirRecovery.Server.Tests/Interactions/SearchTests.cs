@@ -122,6 +122,50 @@ public abstract class SearchTests(FhirServerFixture fixture)
     }
 
     [StoreFact]
+    public async Task Elements_qualified_by_type_subset_matches_and_included_resources_and_keep_mandatory_elements()
+    {
+        var patientId = await CreateAsync(Patient(family: Unique("Subsetted")));
+        var goal = Goal($"Patient/{patientId}");
+        goal.Note = [new Annotation { Text = "Not asked for" }];
+        var goalId = await CreateAsync(goal);
+
+        var bundle = await SearchAsync($"Goal?_id={goalId}&_include=Goal:subject&_elements=Goal.lifecycleStatus,Patient.name");
+
+        var match = (Hl7.Fhir.Model.Goal)Assert.Single(Matches(bundle)).Resource;
+        Assert.Equal(Hl7.Fhir.Model.Goal.GoalLifecycleStatus.Active, match.LifecycleStatus);
+        Assert.NotNull(match.Description); // min 1: kept although not asked for
+        Assert.NotNull(match.Subject);
+        Assert.Empty(match.Note);
+        Assert.Empty(match.Identifier);
+        Assert.Equal(goalId, match.Id);
+        Assert.NotNull(match.Meta.VersionId);
+        Assert.Contains(match.Meta.Tag, t => t is { System: "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", Code: "SUBSETTED" });
+        var included = (Patient)bundle.Entry.Single(e => e.Search?.Mode == Bundle.SearchEntryMode.Include).Resource;
+        Assert.NotEmpty(included.Name);
+        Assert.Null(included.Gender);
+        Assert.Empty(included.Identifier);
+        Assert.Contains(included.Meta.Tag, t => t is { System: "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", Code: "SUBSETTED" });
+    }
+
+    [StoreFact]
+    public async Task Unknown_element_names_are_ignored_leniently_and_refused_with_a_400_under_strict_handling()
+    {
+        var family = Unique("Elements");
+        var id = await CreateAsync(Patient(family: family));
+
+        var lenient = (Patient)Assert.Single(Matches(await SearchAsync($"Patient?family={family}&_elements=gender,noSuchElement"))).Resource;
+        var strictSearch = await Client.SendAsync(HttpMethod.Get, $"Patient?family={family}&_elements=gender,noSuchElement", null, ("Prefer", "handling=strict"));
+        var strictRead = await Client.SendAsync(HttpMethod.Get, $"Patient/{id}?_elements=Patient.noSuchElement", null, ("Prefer", "handling=strict"));
+        var strictKnown = await Client.SendAsync(HttpMethod.Get, $"Patient?family={family}&_elements=Patient.gender,Goal.lifecycleStatus", null, ("Prefer", "handling=strict"));
+
+        Assert.Equal(AdministrativeGender.Other, lenient.Gender);
+        Assert.Empty(lenient.Name);
+        Assert.Equal("_elements", (await strictSearch.AssertOutcomeAsync(HttpStatusCode.BadRequest, "noSuchElement")).Issue[0].Expression.Single());
+        await strictRead.AssertOutcomeAsync(HttpStatusCode.BadRequest, "noSuchElement");
+        await strictKnown.AssertStatusAsync(HttpStatusCode.OK);
+    }
+
+    [StoreFact]
     public async Task Summary_true_and_elements_subset_every_match_and_tag_it()
     {
         var family = Unique("Summarised");

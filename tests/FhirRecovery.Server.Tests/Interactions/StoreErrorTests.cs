@@ -35,8 +35,8 @@ public sealed class SqliteStoreErrorTests(SqliteServerFixture fixture) : StoreEr
 
 public sealed class PostgreSqlStoreErrorTests(PostgreSqlServerFixture fixture) : StoreErrorTests(fixture), IClassFixture<PostgreSqlServerFixture>;
 
-/// <summary>PostgreSQL's concurrency failures as REST answers (they cannot be provoked reliably, so mapped directly).</summary>
-public class PostgresErrorMappingTests
+/// <summary>The databases' concurrency and timeout failures as REST answers (they cannot be provoked reliably, so mapped directly).</summary>
+public class StoreErrorMappingTests
 {
     [Theory]
     [InlineData(Npgsql.PostgresErrorCodes.DeadlockDetected, 409)]
@@ -52,5 +52,25 @@ public class PostgresErrorMappingTests
         Assert.Equal(status, direct?.Status);
         Assert.Equal(status, wrapped?.Status);
         Assert.IsType<FhirException>(direct);
+    }
+
+    [Fact]
+    public void A_database_command_timeout_or_a_busy_sqlite_database_is_a_503_to_retry_later_not_a_500()
+    {
+        // What Npgsql throws when a command runs past Storage:CommandTimeoutSeconds, and SQLite past its busy timeout.
+        Exception[] failures =
+        [
+            new Npgsql.NpgsqlException("Exception while reading from stream", new TimeoutException("Timeout during reading attempt")),
+            new Microsoft.Data.Sqlite.SqliteException("SQLite Error 5: 'database is locked'.", 5),
+        ];
+
+        foreach (var failure in failures)
+        {
+            var answer = StoreErrors.ToFhir(failure);
+
+            Assert.Equal(503, answer?.Status);
+            Assert.Equal(Hl7.Fhir.Model.OperationOutcome.IssueType.Timeout, answer?.Outcome.Issue[0].Code);
+            Assert.True(answer?.Headers.ContainsKey("Retry-After"));
+        }
     }
 }

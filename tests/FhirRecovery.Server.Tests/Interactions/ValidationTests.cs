@@ -195,6 +195,57 @@ public abstract class ValidationTests(FhirServerFixture fixture)
         Assert.False(wrongProfile.IsSuccessStatusCode, "A Patient declaring the recovery-goal profile must fail validation");
         await wrongProfile.AssertOutcomeAsync(wrongProfile.StatusCode);
     }
+
+    [StoreFact]
+    public async Task Active_content_in_the_narrative_of_a_resource_not_profile_validated_is_refused_at_text_div()
+    {
+        foreach (var div in UnsafeNarratives)
+        {
+            var created = await Client.SendAsync(HttpMethod.Post, "Patient", FhirHttp.Body(PatientWithNarrative(div)));
+            var outcome = await created.AssertOutcomeAsync(HttpStatusCode.BadRequest, "txt-1");
+            Assert.Contains(outcome.Issue, i => i.Expression.Contains("Patient.text.div"));
+        }
+
+        var id = (await (await Client.PostAsync("Patient", Patient())).ReadAsync<Patient>()).Id;
+        var updated = await Client.SendAsync(HttpMethod.Put, $"Patient/{id}", FhirHttp.Body(PatientWithNarrative(UnsafeNarratives[0], id)));
+        var patched = await Client.SendAsync(HttpMethod.Patch, $"Patient/{id}", FhirHttp.Body(
+            """[{"op":"add","path":"/text","value":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><script>alert(1)</script>Hi</div>"}}]""",
+            "application/json-patch+json"));
+        var transaction = await Client.SendAsync(HttpMethod.Post, "", FhirHttp.Body($$$"""
+            {"resourceType":"Bundle","type":"transaction","entry":[{"resource":{{{PatientWithNarrative(UnsafeNarratives[1])}}},"request":{"method":"POST","url":"Patient"}}]}
+            """));
+        var safe = await Client.SendAsync(HttpMethod.Post, "Patient", FhirHttp.Body(PatientWithNarrative("""<div xmlns=\"http://www.w3.org/1999/xhtml\"><p><a href=\"https://example.org\">Alex</a></p></div>""")));
+
+        await updated.AssertOutcomeAsync(HttpStatusCode.BadRequest, "Patient.text.div");
+        await patched.AssertOutcomeAsync(HttpStatusCode.BadRequest, "Patient.text.div");
+        await transaction.AssertOutcomeAsync(HttpStatusCode.BadRequest, "Bundle.entry[0].resource.text.div");
+        await safe.AssertStatusAsync(HttpStatusCode.Created);
+        Assert.Null((await (await Client.GetAsync($"Patient/{id}")).ReadAsync<Patient>()).Text);
+    }
+
+    [StoreFact]
+    public async Task Active_content_in_the_narrative_of_a_profile_validated_resource_is_refused_by_the_validator()
+    {
+        var goal = Goal($"Patient/{Unique("p")}");
+        goal.Text = new Narrative { Status = Narrative.NarrativeStatus.Generated, Div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p onclick=\"alert(1)\">Walk</p></div>" };
+
+        var response = await Client.PostAsync("Goal", goal);
+
+        Assert.Contains(response.StatusCode, new[] { HttpStatusCode.BadRequest, HttpStatusCode.UnprocessableEntity });
+        var outcome = await response.AssertOutcomeAsync(response.StatusCode, "onclick");
+        Assert.Contains(outcome.Issue, i => i.Expression.Any(e => e.StartsWith("Goal.text", StringComparison.Ordinal)));
+    }
+
+    /// <summary>A script element, an event-handler attribute, a javascript: link (JSON-escaped for a "div" value).</summary>
+    internal static readonly string[] UnsafeNarratives =
+    [
+        """<div xmlns=\"http://www.w3.org/1999/xhtml\"><script>alert(1)</script>Alex</div>""",
+        """<div xmlns=\"http://www.w3.org/1999/xhtml\"><p onclick=\"alert(1)\">Alex</p></div>""",
+        """<div xmlns=\"http://www.w3.org/1999/xhtml\"><a href=\"javascript:alert(1)\">Alex</a></div>""",
+    ];
+
+    internal static string PatientWithNarrative(string jsonEscapedDiv, string? id = null) =>
+        $$"""{"resourceType":"Patient",{{(id is null ? "" : $"\"id\":\"{id}\",")}}"text":{"status":"generated","div":"{{jsonEscapedDiv}}"},"name":[{"family":"Narrated"}]}""";
 }
 
 public sealed class SqliteValidationTests(SqliteServerFixture fixture) : ValidationTests(fixture), IClassFixture<SqliteServerFixture>;
@@ -211,6 +262,16 @@ public abstract class ValidationModeOffTests(FhirServerFixture fixture)
         var refused = await fixture.Client.SendAsync(HttpMethod.Post, "Goal", FhirHttp.Body("{\"resourceType\":\"Goal\",\"lifecycleStatus\":"));
         await accepted.AssertStatusAsync(HttpStatusCode.Created);
         await refused.AssertOutcomeAsync(HttpStatusCode.BadRequest, "JSON");
+    }
+
+    [StoreFact]
+    public async Task With_validation_off_active_content_in_a_narrative_is_still_refused()
+    {
+        foreach (var div in ValidationTests.UnsafeNarratives)
+        {
+            var response = await fixture.Client.SendAsync(HttpMethod.Post, "Patient", FhirHttp.Body(ValidationTests.PatientWithNarrative(div)));
+            await response.AssertOutcomeAsync(HttpStatusCode.BadRequest, "Patient.text.div");
+        }
     }
 }
 

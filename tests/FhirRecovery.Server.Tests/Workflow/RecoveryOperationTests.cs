@@ -349,6 +349,10 @@ internal static class SampleSet
         settings["Samples:LoadWhenEmpty"] = "true";
         settings["Samples:Path"] = RepoPath("samples", "data");
         settings["Validation:Mode"] = "Off";
+        // The sample data set is small: a counting query that needs more than a few seconds has a plan that re-runs a
+        // subquery per row (as the orientation's scoped counts once did on PostgreSQL before its tables were analysed,
+        // a minute each); let it fail here rather than only under load.
+        settings["Storage:CommandTimeoutSeconds"] = "15";
         return settings;
     }
 }
