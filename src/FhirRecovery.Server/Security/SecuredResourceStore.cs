@@ -110,8 +110,18 @@ public sealed class SecuredResourceStore(IResourceStore inner, AccessPolicy poli
 }
 
 /// <summary>A store session whose reads, searches and writes are checked like <see cref="SecuredResourceStore"/>'s.</summary>
-internal sealed class SecuredStoreSession(IStoreSession inner, IResourceStore store, AccessPolicy policy) : IStoreSession, IPolicyReader
+internal sealed class SecuredStoreSession(IStoreSession inner, IResourceStore store, AccessPolicy policy) : IStoreSession, IPolicyReader, ISubscriptionOutboxSession
 {
+    // Notifications are the server's bookkeeping of a write the policy has already allowed: they join the same transaction.
+    private ISubscriptionOutboxSession Outbox => inner as ISubscriptionOutboxSession
+        ?? throw new InvalidOperationException("The resource store has no subscription outbox (ISubscriptionOutboxSession)");
+
+    public Task EnqueueAsync(SubscriptionNotification notification, CancellationToken cancellationToken = default) =>
+        Outbox.EnqueueAsync(notification, cancellationToken);
+
+    public Task<string?> SubscriptionsMarkerAsync(CancellationToken cancellationToken = default) =>
+        inner is ISubscriptionOutboxSession outbox ? outbox.SubscriptionsMarkerAsync(cancellationToken) : Task.FromResult<string?>(null);
+
     private static readonly SmartPermission[] AnyOnType =
         [SmartPermission.Read, SmartPermission.Search, SmartPermission.Update, SmartPermission.Delete, SmartPermission.Create];
 

@@ -57,7 +57,8 @@ public static class FhirHttp
         var text = await response.Content.ReadAsStringAsync();
         var mediaType = response.Content.Headers.ContentType?.MediaType;
         Resource resource = mediaType == Xml ? XmlReader.DeserializeResource(text) : JsonReader.DeserializeResource(text);
-        return Assert.IsType<T>(resource, exactMatch: false);
+        Assert.True(resource is T, $"Expected {typeof(T).Name}, got HTTP {(int)response.StatusCode}: {text}");
+        return (T)resource;
     }
 
     /// <summary>Asserts the status and that the body is an OperationOutcome (optionally mentioning something); returns it.</summary>

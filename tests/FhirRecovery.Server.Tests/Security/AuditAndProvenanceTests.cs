@@ -32,6 +32,49 @@ public abstract class AuditAndProvenanceTests(FhirServerFixture fixture)
     private Task FlushAuditAsync() => fixture.Factory.Services.GetRequiredService<AuditWriter>().FlushAsync(CancellationToken.None);
 
     [StoreFact]
+    public async Task The_audit_trail_is_append_only_even_for_a_client_with_every_scope()
+    {
+        var patient = await NewPatientAsync();
+        await (await Admin.GetAsync($"Patient/{patient}")).AssertStatusAsync(HttpStatusCode.OK);
+        await FlushAuditAsync();
+        var audit = (await (await Admin.GetAsync($"AuditEvent?entity=Patient/{patient}&_count=1")).ReadAsync<Bundle>()).Entry
+            .Select(e => e.Resource).OfType<AuditEvent>().First();
+
+        audit.OutcomeDesc = "rewritten";
+        await (await Admin.PutAsync($"AuditEvent/{audit.Id}", audit)).AssertOutcomeAsync(HttpStatusCode.Forbidden, "append-only");
+        await (await Admin.DeleteAsync($"AuditEvent/{audit.Id}")).AssertOutcomeAsync(HttpStatusCode.Forbidden, "append-only");
+
+        var stored = await (await Admin.GetAsync($"AuditEvent/{audit.Id}")).ReadAsync<AuditEvent>();
+        Assert.Equal("1", stored.Meta.VersionId);
+        Assert.NotEqual("rewritten", stored.OutcomeDesc);
+    }
+
+    [StoreFact]
+    public async Task Only_a_client_that_may_read_every_goal_may_subscribe_to_goals()
+    {
+        var patient = await NewPatientAsync();
+        var subscription = new Subscription
+        {
+            Status = Subscription.SubscriptionStatus.Requested,
+            Reason = "Follow goals",
+            Criteria = $"Goal?subject=Patient/{patient}",
+            Channel = new Subscription.ChannelComponent { Type = Subscription.SubscriptionChannelType.RestHook, Endpoint = "http://subscriber.test/fhir" },
+        };
+
+        // Notifications go out with the server's rights: a patient's app could otherwise follow everyone's goals.
+        var app = fixture.ClientWith(TestTokens.Mint("patient/Goal.rs patient/Subscription.cruds", patient: patient, clientId: "patient-app"));
+        await (await app.PostAsync("Subscription", subscription)).AssertOutcomeAsync(HttpStatusCode.Forbidden);
+        var filtered = fixture.ClientWith(TestTokens.Mint("user/Goal.rs?lifecycle-status=active user/Subscription.cruds", clientId: "filtered-app"));
+        await (await filtered.PostAsync("Subscription", subscription)).AssertOutcomeAsync(HttpStatusCode.Forbidden, "notifies of every matching Goal");
+
+        var backend = fixture.ClientWith(TestTokens.Mint("system/Goal.rs system/Subscription.cruds", clientId: "referral-hub"));
+        await (await backend.PostAsync("Subscription", subscription)).AssertStatusAsync(HttpStatusCode.Created);
+
+        // A matching write under SMART goes through the secured session: its notification joins the write's transaction.
+        await (await Admin.PostAsync("Goal", Goal($"Patient/{patient}"))).AssertStatusAsync(HttpStatusCode.Created);
+    }
+
+    [StoreFact]
     public async Task Creates_and_updates_get_a_provenance_naming_the_user_and_the_app()
     {
         var patient = await NewPatientAsync();
