@@ -298,26 +298,27 @@ public sealed class SyncRun(CliConsole console, SyncRequest request)
         var first = SyncVerb.FirstBackoff ?? TimeSpan.FromSeconds(1);
         for (var attempt = 0; ; attempt++)
         {
+            var asked = new RetryAfterReader.Answer();
+            RetryAfterReader.Current.Value = asked;
             try
             {
                 return await call();
             }
-            catch (Exception ex) when (attempt < request.Retries && IsTransient(ex, out var retryAfter))
+            catch (Exception ex) when (attempt < request.Retries && IsTransient(ex))
             {
                 _retries++;
-                var delay = retryAfter ?? TimeSpan.FromMilliseconds(first.TotalMilliseconds * Math.Pow(2, attempt));
+                // The server's Retry-After (429/503) wins over our own back-off: it knows when it will take more.
+                var delay = asked.RetryAfter ?? TimeSpan.FromMilliseconds(first.TotalMilliseconds * Math.Pow(2, attempt));
                 await System.Threading.Tasks.Task.Delay(delay < TimeSpan.FromSeconds(60) ? delay : TimeSpan.FromSeconds(60), TimeProvider.System, cancellationToken);
             }
         }
     }
 
-    private static bool IsTransient(Exception ex, out TimeSpan? retryAfter)
+    private static bool IsTransient(Exception ex)
     {
-        retryAfter = null;
         switch (ex)
         {
             case FhirOperationException fhir when fhir.Status is HttpStatusCode.TooManyRequests or HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout:
-                // FhirOperationException keeps no response headers: Retry-After cannot be read here, so back off exponentially.
                 return true;
             case HttpRequestException or TaskCanceledException or IOException:
                 return true;
@@ -364,7 +365,7 @@ public sealed class SyncRun(CliConsole console, SyncRequest request)
 
     private static FhirClient Client(Uri baseUrl, HttpMessageHandler handler, string? token)
     {
-        var http = new HttpClient(handler, disposeHandler: false) { Timeout = TimeSpan.FromMinutes(5) };
+        var http = new HttpClient(new RetryAfterReader { InnerHandler = handler }, disposeHandler: false) { Timeout = TimeSpan.FromMinutes(5) };
         if (token is { Length: > 0 })
         {
             http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
@@ -401,4 +402,32 @@ public sealed class SyncRun(CliConsole console, SyncRequest request)
     }
 
     private void SaveState(SyncState state) => File.WriteAllText(request.StateFile, JsonSerializer.Serialize(state));
+}
+/// <summary>
+/// Reads Retry-After from throttled answers: FhirClient's exceptions keep no response headers, so the retry loop hands
+/// each call a box (flowing down with the call) for this handler to fill.
+/// </summary>
+internal sealed class RetryAfterReader : DelegatingHandler
+{
+    public static readonly AsyncLocal<Answer?> Current = new();
+
+    public sealed class Answer
+    {
+        public TimeSpan? RetryAfter { get; set; }
+    }
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var response = await base.SendAsync(request, cancellationToken);
+        if (Current.Value is { } answer && response.Headers.RetryAfter is { } retryAfter)
+        {
+            answer.RetryAfter = retryAfter.Delta ?? (retryAfter.Date is { } date ? date - DateTimeOffset.UtcNow : null);
+            if (answer.RetryAfter < TimeSpan.Zero)
+            {
+                answer.RetryAfter = TimeSpan.Zero;
+            }
+        }
+
+        return response;
+    }
 }

@@ -44,16 +44,24 @@ public sealed class SyncServers : IAsyncLifetime
     }
 
     /// <summary>Routes ehr.test to the EHR and anything else to the recovery server; optionally fails the first EHR requests with 503.</summary>
-    public HttpMessageHandler Handler(int failFirstEhrRequests = 0) => new Router(this, failFirstEhrRequests);
+    public HttpMessageHandler Handler(int failFirstEhrRequests = 0, TimeSpan? throttleFirst = null) => new Router(this, failFirstEhrRequests, throttleFirst);
 
-    private sealed class Router(SyncServers servers, int failures) : HttpMessageHandler
+    private sealed class Router(SyncServers servers, int failures, TimeSpan? throttleFirst = null) : HttpMessageHandler
     {
         private readonly HttpMessageInvoker _ehr = new(servers.Ehr.Factory.Server.CreateHandler());
         private readonly HttpMessageInvoker _recovery = new(servers.Recovery.Factory.Server.CreateHandler());
         private int _failures = failures;
+        private int _throttled;
 
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
+            if (request.RequestUri!.Host == "ehr.test" && throttleFirst is { } wait && Interlocked.Exchange(ref _throttled, 1) == 0)
+            {
+                var throttled = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
+                throttled.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(wait);
+                return Task.FromResult(throttled);
+            }
+
             if (request.RequestUri!.Host == "ehr.test")
             {
                 return Interlocked.Decrement(ref _failures) >= 0
@@ -89,6 +97,22 @@ public sealed class SyncTests(SyncServers servers) : IClassFixture<SyncServers>,
         {
             SyncVerb.HttpHandlerOverride = null;
         }
+    }
+
+    [Fact]
+    public async Task A_throttled_pull_waits_as_long_as_the_EHR_asks_in_Retry_After()
+    {
+        // Servers of its own: the shared ones start empty for the import-counting tests.
+        var own = new SyncServers();
+        await own.InitializeAsync();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (exit, output, error) = Run(own.Handler(throttleFirst: TimeSpan.FromSeconds(2)), "--from", EhrBase, "--server", RecoveryBase, "--ehr", "northwind", "--patient", "448812");
+
+        Assert.True(exit == ExitCodes.Ok, error + output);
+        Assert.Contains("1 retries", output);
+        // Our own first back-off is 10 ms here: only the EHR's Retry-After explains a wait of two seconds.
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(2), $"the sync went on after {clock.Elapsed.TotalMilliseconds:N0} ms");
+        await own.DisposeAsync();
     }
 
     [Fact]
