@@ -18,7 +18,7 @@ using Microsoft.IdentityModel.Tokens;
 // read with security off (Auth:Mode=None), measured in one run: two servers in this process on one SQLite database,
 // real HTTP over loopback, rounds alternating between them so drift on a shared machine hits both alike.
 //
-//   dotnet run -c Release --project bench/FhirRecovery.SecurityBench -- [--seconds 8] [--rounds 3] [--concurrency 16] [--output docs/benchmarks/issue-4-security.md]
+//   dotnet run -c Release --project bench/FhirRecovery.SecurityBench -- [--seconds 8] [--rounds 3] [--concurrency 16] [--warmup 15] [--output docs/benchmarks/issue-4-security.md]
 
 namespace FhirRecovery.SecurityBench;
 
@@ -143,10 +143,10 @@ internal static class SecurityBench
             return 0;
         }
 
-        // Warm-up: JIT, connection pools, caches.
+        // Warm-up: JIT (tiered compilation keeps recompiling hot code for 20-30 s under load), connection pools, caches.
         foreach (var configuration in configurations)
         {
-            await LoadAsync(configuration.Port, configuration.Token, goals, options.Concurrency, TimeSpan.FromSeconds(2));
+            await LoadAsync(configuration.Port, configuration.Token, goals, options.Concurrency, TimeSpan.FromSeconds(options.Warmup));
         }
 
         var results = configurations.ToDictionary(c => c.Name, _ => new List<double>());
@@ -172,7 +172,7 @@ internal static class SecurityBench
         report.AppendLine();
         report.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd} with `dotnet run -c Release --project bench/FhirRecovery.SecurityBench{(options.Audit ? "" : " -- --no-audit")}` "
                           + $"on this project's machine ({Environment.ProcessorCount} cores, shared with other work). One process, two servers on one SQLite database "
-                          + $"(samples: 10 patients), real HTTP over loopback, {options.Concurrency} concurrent clients, {options.Rounds} rounds of {options.Seconds} s "
+                          + $"(samples: 10 patients), real HTTP over loopback, {options.Concurrency} concurrent clients, {options.Warmup} s of warm-up per configuration, then {options.Rounds} rounds of {options.Seconds} s "
                           + "per configuration, alternating; median of the rounds. Each request is `GET /fhir/Goal/{id}` of one sample patient's goals.");
         report.AppendLine();
         report.AppendLine($"Audit: {(options.Audit ? "on in both servers (every read journaled and written as an AuditEvent)" : "off in both servers")}; Provenance off (reads only).");
@@ -299,7 +299,7 @@ internal static class SecurityBench
     }
 }
 
-internal sealed record Args(int Seconds, int Rounds, int Concurrency, bool Audit, string? Output)
+internal sealed record Args(int Seconds, int Rounds, int Concurrency, bool Audit, string? Output, int Warmup)
 {
     public static Args Parse(string[] args)
     {
@@ -309,7 +309,8 @@ internal sealed record Args(int Seconds, int Rounds, int Concurrency, bool Audit
             int.Parse(Value("--rounds") ?? "3", CultureInfo.InvariantCulture),
             int.Parse(Value("--concurrency") ?? "16", CultureInfo.InvariantCulture),
             !args.Contains("--no-audit"),
-            Value("--output"));
+            Value("--output"),
+            int.Parse(Value("--warmup") ?? "15", CultureInfo.InvariantCulture));
     }
 
     public static string RepositoryRoot()

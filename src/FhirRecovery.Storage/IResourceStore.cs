@@ -69,6 +69,13 @@ public interface IStoreSession : IAsyncDisposable
     /// <summary>Adds a deleted version; null when there was nothing live to delete. Same <paramref name="expectedVersion"/> rule.</summary>
     Task<ResourceVersion?> DeleteAsync(string resourceType, string id, long? expectedVersion, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Runs <paramref name="callback"/> when the session commits, inside its transaction and before the commit, so what the
+    /// callback writes lands with everything else or not at all (e.g. one Provenance for all the writes of a transaction).
+    /// Callbacks run in the order they were added; one that throws fails the commit.
+    /// </summary>
+    void OnCommitting(Func<CancellationToken, Task> callback);
+
     Task CommitAsync(CancellationToken cancellationToken = default);
 }
 

@@ -14,8 +14,14 @@ namespace FhirRecovery.Storage;
 /// a time. Writers of this process queue on an async lock instead of SQLite's busy-wait (which sleeps in steps and ruins
 /// tail latency); writers of other processes are covered by BEGIN IMMEDIATE and the busy timeout.
 /// </summary>
-public sealed class SqliteResourceStore : RelationalResourceStore
+public sealed class SqliteResourceStore : RelationalResourceStore, IDisposable
 {
+    // Idle prepared readers kept per store: enough for the request threads of a busy server, few enough not to matter.
+    private const int MaxIdleReaders = 32;
+
+    private readonly ConcurrentBag<PreparedReader> _readers = [];
+    private volatile bool _disposed;
+
     private static readonly ConcurrentDictionary<string, SemaphoreSlim> WriterLocks = new(StringComparer.Ordinal);
 
     private readonly string _connectionString;
@@ -91,6 +97,47 @@ public sealed class SqliteResourceStore : RelationalResourceStore
         }
     }
 
+    /// <summary>
+    /// Read by id, the server's most frequent query, on a connection of this store's own that keeps the statement
+    /// prepared: parsing and planning the SQL again (and setting the busy timeout of a freshly pooled connection) cost
+    /// more than the lookup itself.
+    /// </summary>
+    public override async Task<ResourceVersion?> ReadAsync(string resourceType, string id, CancellationToken cancellationToken = default)
+    {
+        if (!_readers.TryTake(out var reader))
+        {
+            reader = new PreparedReader(await OpenConnectionAsync(cancellationToken), Context);
+        }
+
+        var reusable = false;
+        try
+        {
+            var version = reader.Read(resourceType, id);
+            reusable = true;
+            return version;
+        }
+        finally
+        {
+            if (reusable && !_disposed && _readers.Count < MaxIdleReaders)
+            {
+                _readers.Add(reader);
+            }
+            else
+            {
+                reader.Dispose();
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _disposed = true;
+        while (_readers.TryTake(out var reader))
+        {
+            reader.Dispose();
+        }
+    }
+
     private protected override async Task<WriteTransaction> BeginWriteAsync(CancellationToken cancellationToken)
     {
         if (!await _writerLock.WaitAsync(TimeSpan.FromMilliseconds(Math.Max(_busyTimeout, 1000) * 3), cancellationToken))
@@ -121,6 +168,46 @@ public sealed class SqliteResourceStore : RelationalResourceStore
 
             _writerLock.Release();
             throw;
+        }
+    }
+
+    /// <summary>An open connection with the read-by-id statement prepared on it, used by one caller at a time.</summary>
+    private sealed class PreparedReader : IDisposable
+    {
+        private readonly DbConnection _connection;
+        private readonly SqliteCommand _command;
+        private readonly SqliteParameter _type;
+        private readonly SqliteParameter _id;
+        private readonly StoreContext _context;
+
+        public PreparedReader(DbConnection connection, StoreContext context)
+        {
+            _connection = connection;
+            _context = context;
+            _command = (SqliteCommand)connection.CreateCommand();
+            _command.CommandText = ReadCurrentSql;
+            _command.CommandTimeout = context.CommandTimeout;
+            _type = _command.Parameters.Add("@p0", SqliteType.Text);
+            _id = _command.Parameters.Add("@p1", SqliteType.Text);
+            _type.Value = "";
+            _id.Value = "";
+            _command.Prepare();
+        }
+
+        // Synchronous on purpose: Microsoft.Data.Sqlite's async methods run synchronously anyway, and a read by key is
+        // microseconds of work.
+        public ResourceVersion? Read(string resourceType, string id)
+        {
+            _type.Value = resourceType;
+            _id.Value = id;
+            using var reader = _command.ExecuteReader();
+            return reader.Read() ? VersionReader.Read(reader, 0, _context.Dialect) : null;
+        }
+
+        public void Dispose()
+        {
+            _command.Dispose();
+            _connection.Dispose();
         }
     }
 

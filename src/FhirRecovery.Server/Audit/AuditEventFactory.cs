@@ -62,7 +62,7 @@ public static class AuditEventFactory
         var (subtype, action) = Interaction(record.Endpoint, record.Method);
         var audit = new AuditEvent
         {
-            Id = ResourceNames.NewId(),
+            Id = record.Id,
             Type = new Coding("http://terminology.hl7.org/CodeSystem/audit-event-type", "rest", "RESTful Operation"),
             Subtype = [new Coding("http://hl7.org/fhir/restful-interaction", subtype, subtype)],
             Action = action,
@@ -79,7 +79,7 @@ public static class AuditEventFactory
             Source = new AuditEvent.SourceComponent
             {
                 Site = record.Host,
-                Observer = new ResourceReference { Display = "FhirRecovery FHIR server", Identifier = new Identifier("urn:fhirrecovery:server", Environment.MachineName) },
+                Observer = new ResourceReference { Display = "FhirRecovery FHIR server", Identifier = new Identifier("urn:fhirrecovery:server", record.Observer) },
                 Type = [new Coding("http://terminology.hl7.org/CodeSystem/security-source-type", "4", "Application Server")],
             },
         };
@@ -96,7 +96,7 @@ public static class AuditEventFactory
             Network = record.RemoteAddress is { } address
                 ? new AuditEvent.NetworkComponent { Address = address, Type = address.Contains(':') ? AuditEvent.AuditEventAgentNetworkType.N2 : AuditEvent.AuditEventAgentNetworkType.N2 }
                 : null,
-            Policy = access?.RawScopes is { Count: > 0 } scopes ? [string.Join(' ', scopes)] : [],
+            Policy = access?.Scopes is { Count: > 0 } scopes ? [string.Join(' ', scopes)] : [],
         });
 
         // The user (fhirUser, else the token subject).
@@ -193,7 +193,10 @@ public static class AuditEventFactory
     }
 }
 
-/// <summary>What the middleware saw of one request.</summary>
+/// <summary>
+/// What the middleware saw of one request: the journal's line (JSON, see <see cref="AuditJournalJson"/>), turned into an
+/// AuditEvent only when it is stored, off the request.
+/// </summary>
 public sealed record AuditRecord(
     string? Endpoint,
     string Method,
@@ -202,12 +205,23 @@ public sealed record AuditRecord(
     string? Resource,
     int Status,
     string? Error,
-    AccessContext? Access,
+    AccessSnapshot? Access,
     IReadOnlyList<string> Patients,
     string? RemoteAddress,
     string? Host,
     DateTimeOffset Started,
     DateTimeOffset Recorded)
 {
+    /// <summary>The AuditEvent's id, fixed when the request is recorded: stored twice (a journal replayed), it is stored once.</summary>
+    public string Id { get; init; } = ResourceNames.NewId();
+
+    /// <summary>The server instance that saw the request (its journal may be replayed by another).</summary>
+    public string Observer { get; init; } = Environment.MachineName;
+
     public static string? Address(IPAddress? address) => address?.ToString();
 }
+
+/// <summary>The journal's JSON: generated serialisation, a fraction of the cost of serialising the AuditEvent itself.</summary>
+[System.Text.Json.Serialization.JsonSerializable(typeof(AuditRecord))]
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+internal sealed partial class AuditJournalJson : System.Text.Json.Serialization.JsonSerializerContext;

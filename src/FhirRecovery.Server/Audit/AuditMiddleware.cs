@@ -43,11 +43,11 @@ public sealed class AuditMiddleware(RequestDelegate next, AuditTrail trail, IOpt
         }
         finally
         {
-            Record(http, endpoint, status ?? http.Response.StatusCode, error, started);
+            await trail.RecordAsync(Record(http, endpoint, status ?? http.Response.StatusCode, error, started));
         }
     }
 
-    private void Record(HttpContext http, string? endpoint, int status, string? error, DateTimeOffset started)
+    private AuditRecord Record(HttpContext http, string? endpoint, int status, string? error, DateTimeOffset started)
     {
         var request = http.Request;
         var route = request.RouteValues;
@@ -69,7 +69,7 @@ public sealed class AuditMiddleware(RequestDelegate next, AuditTrail trail, IOpt
         }
 
         var query = request.QueryString.HasValue ? request.QueryString.Value![1..] : null;
-        var record = new AuditRecord(
+        return new AuditRecord(
             endpoint,
             request.Method,
             request.Path.Value ?? "",
@@ -77,12 +77,11 @@ public sealed class AuditMiddleware(RequestDelegate next, AuditTrail trail, IOpt
             resource,
             status,
             status >= 400 ? error : null,
-            access,
+            access?.ToSnapshot(),
             AuditEventFactory.PatientsOf(access, type, id, route, request.Query),
             http.Connection.RemoteIpAddress?.ToString(),
             request.Host.Value,
             started,
             clock.GetUtcNow());
-        trail.Record(AuditEventFactory.Create(record));
     }
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using FhirRecovery.Server.Http;
 using FhirRecovery.Server.Security;
 using FhirRecovery.Storage;
@@ -8,19 +9,31 @@ using Microsoft.Extensions.Options;
 namespace FhirRecovery.Server.Audit;
 
 /// <summary>
-/// Where AuditEvents go: appended to a write-ahead journal on disk while the request is answered (a few microseconds,
-/// no database round trip), then written to the store in batches by <see cref="AuditWriter"/>. Each batch is one
-/// journal segment: it is deleted once its events are committed, so a crash leaves only unwritten events behind, and
-/// the next start writes them (events have fixed ids: written twice, stored once). Every instance keeps its own
-/// journal and writes to the shared store.
+/// Where audit records go: appended to a write-ahead journal on disk while the request is answered (no database round
+/// trip), then turned into AuditEvents and written to the store in batches by <see cref="AuditWriter"/>. Each batch is
+/// one journal segment: it is deleted once its events are committed, so a crash leaves only unwritten events behind, and
+/// the next start writes them (events have fixed ids: written twice, stored once). Every instance keeps its own journal
+/// and writes to the shared store.
+/// <para>
+/// Appends are group-committed: a request's record is durable (handed to the operating system, so it survives the
+/// process) when <see cref="RecordAsync"/> completes, but concurrent requests share one write: the first one writes what
+/// has queued up, the others wait for that write instead of making a system call each.
+/// </para>
 /// </summary>
 public sealed class AuditTrail : IDisposable
 {
+    private static readonly byte[] NewLine = "\n"u8.ToArray();
+
+    // _lock guards the queue (records and their journal lines); _fileLock the open segment. Order: _fileLock, then _lock.
     private readonly object _lock = new();
+    private readonly object _fileLock = new();
     private readonly string _folder;
     private readonly string _prefix;
     private readonly ILogger<AuditTrail> _logger;
-    private List<AuditEvent> _pending = [];
+    private List<AuditRecord> _pending = [];
+    private MemoryStream _unwritten = new();
+    private TaskCompletionSource _written = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _writing;
     private FileStream? _segment;
     private string? _segmentPath;
     private int _sequence;
@@ -36,56 +49,127 @@ public sealed class AuditTrail : IDisposable
 
     public string Folder => _folder;
 
-    /// <summary>Journals the event (durable against a crash of the process once this returns) and queues it for the store.</summary>
-    public void Record(AuditEvent audit)
+    /// <summary>Journals the record and queues it for the store; completes when the journal line is written.</summary>
+    public System.Threading.Tasks.Task RecordAsync(AuditRecord record)
     {
-        var line = FhirSerialization.SerializeToJson(audit);
+        var line = JsonSerializer.SerializeToUtf8Bytes(record, AuditJournalJson.Default.AuditRecord);
+        System.Threading.Tasks.Task written;
+        bool writer;
         lock (_lock)
         {
-            try
+            _unwritten.Write(line);
+            _unwritten.Write(NewLine);
+            _pending.Add(record);
+            written = _written.Task;
+            writer = !_writing;
+            _writing = true;
+        }
+
+        if (writer)
+        {
+            WriteQueued();
+        }
+
+        return written;
+    }
+
+    /// <summary>Writes queued journal lines until none are left (one caller at a time; the others wait for it).</summary>
+    private void WriteQueued()
+    {
+        while (true)
+        {
+            byte[] lines;
+            TaskCompletionSource done;
+            lock (_lock)
             {
-                _segment ??= OpenSegment();
-                _segment.Write(line);
-                _segment.WriteByte((byte)'\n');
-                _segment.Flush();
-            }
-            catch (IOException ex)
-            {
-                // Without the journal the event still goes to the store with the next batch; only a crash before then loses it.
-                _logger.LogError(ex, "Audit journal {Path} cannot be written", _segmentPath);
+                if (_unwritten.Length == 0)
+                {
+                    _writing = false;
+                    return;
+                }
+
+                lines = _unwritten.ToArray();
+                _unwritten.SetLength(0);
+                done = _written;
+                _written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             }
 
-            _pending.Add(audit);
+            lock (_fileLock)
+            {
+                try
+                {
+                    _segment ??= OpenSegment();
+                    _segment.Write(lines);
+                    _segment.Flush();
+                }
+                catch (IOException ex)
+                {
+                    // Without the journal the events still go to the store with the next batch; only a crash before then loses them.
+                    _logger.LogError(ex, "Audit journal {Path} cannot be written", _segmentPath);
+                }
+            }
+
+            done.SetResult();
         }
     }
 
-    /// <summary>Takes the events recorded so far, with the journal segment that holds them (null: none).</summary>
-    internal (List<AuditEvent> Events, string? Segment) TakeBatch()
+    /// <summary>Takes the records queued so far, with the journal segment that holds them (null: none).</summary>
+    internal (List<AuditRecord> Records, string? Segment) TakeBatch()
     {
-        lock (_lock)
+        // A line written after this goes to the next segment; its record may be in this batch (then the next segment
+        // holds it once more, harmlessly), but a record of a later batch never has its only line in this segment.
+        lock (_fileLock)
         {
-            var events = _pending;
-            var segment = _segmentPath;
-            _segment?.Dispose();
-            _segment = null;
-            _segmentPath = null;
-            _pending = [];
-            return (events, segment);
+            lock (_lock)
+            {
+                var records = _pending;
+                var segment = _segmentPath;
+                _segment?.Dispose();
+                _segment = null;
+                _segmentPath = null;
+                _pending = [];
+                return (records, segment);
+            }
         }
     }
 
     /// <summary>Puts back a batch the store refused (it is retried with the next one).</summary>
-    internal void Requeue(List<AuditEvent> events)
+    internal void Requeue(List<AuditRecord> records)
     {
         lock (_lock)
         {
-            _pending.InsertRange(0, events);
+            _pending.InsertRange(0, records);
         }
     }
 
     /// <summary>Journal segments left by processes that are gone (locked ones belong to a running process).</summary>
     internal IEnumerable<string> OrphanedSegments() =>
         Directory.EnumerateFiles(_folder, "*.ndjson").Where(p => !Path.GetFileName(p).StartsWith(_prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The AuditEvent of one journal line: a record (this version), or an AuditEvent itself (journals of earlier versions).
+    /// </summary>
+    internal static AuditEvent? FromJournalLine(string line)
+    {
+        if (line.Length == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            if (line.Contains("\"resourceType\"", StringComparison.Ordinal))
+            {
+                return FhirSerialization.ParseStored(Encoding.UTF8.GetBytes(line)) as AuditEvent;
+            }
+
+            return JsonSerializer.Deserialize(line, AuditJournalJson.Default.AuditRecord) is { } record ? AuditEventFactory.Create(record) : null;
+        }
+        catch (Exception ex) when (ex is JsonException or FhirException or FormatException or Hl7.Fhir.Serialization.DeserializationFailedException)
+        {
+            return null; // the last line of a journal torn by a crash mid-write: its request never completed
+        }
+    }
 
     private FileStream OpenSegment()
     {
@@ -96,7 +180,7 @@ public sealed class AuditTrail : IDisposable
 
     public void Dispose()
     {
-        lock (_lock)
+        lock (_fileLock)
         {
             _segment?.Dispose();
             _segment = null;
@@ -148,8 +232,8 @@ public sealed class AuditWriter(AuditTrail trail, IResourceStore store, IOptions
 
     private async System.Threading.Tasks.Task FlushBatchAsync(CancellationToken cancellationToken)
     {
-        var (events, segment) = trail.TakeBatch();
-        if (events.Count == 0)
+        var (records, segment) = trail.TakeBatch();
+        if (records.Count == 0)
         {
             DeleteSegment(segment);
             return;
@@ -157,9 +241,9 @@ public sealed class AuditWriter(AuditTrail trail, IResourceStore store, IOptions
 
         try
         {
-            foreach (var chunk in events.Chunk(Math.Max(1, options.Value.MaxBatch)))
+            foreach (var chunk in records.Chunk(Math.Max(1, options.Value.MaxBatch)))
             {
-                await WriteAsync(chunk, cancellationToken);
+                await WriteAsync(chunk.Select(AuditEventFactory.Create).ToList(), cancellationToken);
             }
 
             DeleteSegment(segment);
@@ -167,8 +251,8 @@ public sealed class AuditWriter(AuditTrail trail, IResourceStore store, IOptions
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // The store is unavailable: keep the events (and their journal segment) for the next round.
-            logger.LogWarning(ex, "{Count} audit events could not be stored yet; retrying", events.Count);
-            trail.Requeue(events);
+            logger.LogWarning(ex, "{Count} audit events could not be stored yet; retrying", records.Count);
+            trail.Requeue(records);
         }
     }
 
@@ -205,7 +289,7 @@ public sealed class AuditWriter(AuditTrail trail, IResourceStore store, IOptions
                 {
                     while (await reader.ReadLineAsync(cancellationToken) is { } line)
                     {
-                        if (line.Length > 0 && FhirSerialization.ParseStored(Encoding.UTF8.GetBytes(line)) is AuditEvent audit)
+                        if (AuditTrail.FromJournalLine(line) is { } audit)
                         {
                             events.Add(audit);
                         }

@@ -3,6 +3,7 @@ using FhirRecovery.Server.Interactions;
 using FhirRecovery.Server.Security;
 using FhirRecovery.Storage;
 using Hl7.Fhir.Model;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 
 namespace FhirRecovery.Server.Provenance;
@@ -19,9 +20,11 @@ public sealed class ProvenanceOptions
 /// <summary>
 /// A Provenance for every create and update made through the API (patch included), written in the same store session as
 /// the write, so both land or neither does: target = the new version, agents from the token (the user, <c>fhirUser</c>,
-/// as author; the client application as performer), activity CREATE/UPDATE. A client may send its own Provenance in the
-/// <c>X-Provenance</c> header (JSON): its agents, reasons, policies, entities and signatures are kept, target and recorded
-/// are the server's. A malformed X-Provenance refuses the write (400).
+/// as author; the client application as performer), activity CREATE/UPDATE. The writes of one session (one REST write,
+/// or every entry of a transaction Bundle) share their Provenance: one per activity, targeting each version written, as
+/// FHIR recommends for transactions (a 100-entry import is one Provenance, not 100). A client may send its own
+/// Provenance in the <c>X-Provenance</c> header (JSON): its agents, reasons, policies, entities and signatures are kept,
+/// target and recorded are the server's. A malformed X-Provenance refuses the write (400).
 /// </summary>
 public sealed class ProvenanceWriteHook(IOptionsMonitor<ProvenanceOptions> options, IHttpContextAccessor http, TimeProvider clock) : IResourceWriteHook
 {
@@ -30,6 +33,9 @@ public sealed class ProvenanceWriteHook(IOptionsMonitor<ProvenanceOptions> optio
     public const string SubjectSystem = "urn:fhirrecovery:oauth-subject";
 
     private static readonly object ParsedKey = new();
+
+    // The versions each open session has written, until it commits (sessions that never commit are simply collected).
+    private readonly ConditionalWeakTable<IStoreSession, List<(ResourceReference Target, bool Created)>> _pending = new();
 
     public ValueTask BeforeWriteAsync(WriteContext context, CancellationToken cancellationToken)
     {
@@ -42,32 +48,60 @@ public sealed class ProvenanceWriteHook(IOptionsMonitor<ProvenanceOptions> optio
         return ValueTask.CompletedTask;
     }
 
-    public async ValueTask AfterWriteAsync(WriteContext context, ResourceVersion written, CancellationToken cancellationToken)
+    public ValueTask AfterWriteAsync(WriteContext context, ResourceVersion written, CancellationToken cancellationToken)
     {
         if (!Applies(context))
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        var session = context.Session;
+        if (!_pending.TryGetValue(session, out var targets))
+        {
+            targets = [];
+            _pending.Add(session, targets);
+            session.OnCommitting(ct => WriteAsync(session, ct));
+        }
+
+        targets.Add((new ResourceReference($"{written.ResourceType}/{written.Id}/_history/{written.VersionId}"),
+            context.Kind == WriteKind.Create || context.Previous is null));
+        return ValueTask.CompletedTask;
+    }
+
+    private async System.Threading.Tasks.Task WriteAsync(IStoreSession session, CancellationToken cancellationToken)
+    {
+        if (!_pending.TryGetValue(session, out var targets))
         {
             return;
         }
 
-        var provenance = (Hl7.Fhir.Model.Provenance?)ClientProvenance()?.DeepCopy() ?? new Hl7.Fhir.Model.Provenance();
-        provenance.Id = ResourceNames.NewId();
-        provenance.Meta = null;
-        provenance.Target = [new ResourceReference($"{written.ResourceType}/{written.Id}/_history/{written.VersionId}")];
-        provenance.Recorded = clock.GetUtcNow();
-        provenance.Activity ??= context.Kind == WriteKind.Create || context.Previous is null
-            ? new CodeableConcept("http://terminology.hl7.org/CodeSystem/v3-DataOperation", "CREATE", "create")
-            : new CodeableConcept("http://terminology.hl7.org/CodeSystem/v3-DataOperation", "UPDATE", "revise");
-        provenance.Agent.AddRange(AgentsFromToken(CurrentAccess.Caller));
-        if (provenance.Agent.Count == 0)
+        _pending.Remove(session);
+        var agents = AgentsFromToken(CurrentAccess.Caller).ToList();
+        var recorded = clock.GetUtcNow();
+        // The server's own record: not limited by the client's scopes (who the client is stays in the agents).
+        using var system = CurrentAccess.AsSystem();
+        foreach (var group in targets.GroupBy(t => t.Created))
         {
-            provenance.Agent.Add(new Hl7.Fhir.Model.Provenance.AgentComponent
+            var provenance = (Hl7.Fhir.Model.Provenance?)ClientProvenance()?.DeepCopy() ?? new Hl7.Fhir.Model.Provenance();
+            provenance.Id = ResourceNames.NewId();
+            provenance.Meta = null;
+            provenance.Target = group.Select(t => t.Target).ToList();
+            provenance.Recorded = recorded;
+            provenance.Activity ??= group.Key
+                ? new CodeableConcept("http://terminology.hl7.org/CodeSystem/v3-DataOperation", "CREATE", "create")
+                : new CodeableConcept("http://terminology.hl7.org/CodeSystem/v3-DataOperation", "UPDATE", "revise");
+            provenance.Agent.AddRange(agents.Select(a => (Hl7.Fhir.Model.Provenance.AgentComponent)a.DeepCopy()));
+            if (provenance.Agent.Count == 0)
             {
-                Type = AgentType("performer"),
-                Who = new ResourceReference { Display = "anonymous (Auth:Mode=None)" },
-            });
-        }
+                provenance.Agent.Add(new Hl7.Fhir.Model.Provenance.AgentComponent
+                {
+                    Type = AgentType("performer"),
+                    Who = new ResourceReference { Display = "anonymous (Auth:Mode=None)" },
+                });
+            }
 
-        await context.Session.CreateAsync(provenance, cancellationToken);
+            await session.CreateAsync(provenance, cancellationToken);
+        }
     }
 
     private bool Applies(WriteContext context) =>

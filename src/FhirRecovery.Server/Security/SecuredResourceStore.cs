@@ -230,6 +230,8 @@ internal sealed class SecuredStoreSession(IStoreSession inner, IResourceStore st
         }
     }
 
+    public void OnCommitting(Func<CancellationToken, Task> callback) => inner.OnCommitting(callback);
+
     public Task CommitAsync(CancellationToken cancellationToken = default) => inner.CommitAsync(cancellationToken);
 
     public ValueTask DisposeAsync() => inner.DisposeAsync();

@@ -64,11 +64,15 @@ public static class ServerSetup
         });
         app.UseStatusCodePages(FhirErrorMiddleware.WriteStatusCodePageAsync);
         app.UseMiddleware<FhirErrorMiddleware>();
-        app.UseSwagger();
-        app.UseSwaggerUI(ui =>
+        // Swagger's middlewares match every request's path against their own patterns: only /swagger goes through them.
+        app.UseWhen(http => http.Request.Path.StartsWithSegments("/swagger"), swagger =>
         {
-            ui.RoutePrefix = "swagger";
-            ui.SwaggerEndpoint("/swagger/v1/swagger.json", "FhirRecovery FHIR R4");
+            swagger.UseSwagger();
+            swagger.UseSwaggerUI(ui =>
+            {
+                ui.RoutePrefix = "swagger";
+                ui.SwaggerEndpoint("/swagger/v1/swagger.json", "FhirRecovery FHIR R4");
+            });
         });
 
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealthAsync });

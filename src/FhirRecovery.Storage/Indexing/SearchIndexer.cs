@@ -28,14 +28,29 @@ internal sealed class SearchIndexer
         _registry = registry;
     }
 
-    internal IndexSet Extract(Resource resource)
+    internal IndexSet Extract(Resource resource) => Extract(resource, plainPaths: true);
+
+    /// <param name="plainPaths">Whether plain-path expressions are walked over the POCO (false: everything through FHIRPath, for tests).</param>
+    internal IndexSet Extract(Resource resource, bool plainPaths)
     {
         var set = new IndexSet();
-        var root = resource.ToPocoNode();
-        var context = new FhirEvaluationContext { ElementResolver = reference => Resolve(resource, reference) };
+        PocoNode? rootNode = null;
+        FhirEvaluationContext? evaluationContext = null;
         var group = 0;
         foreach (var parameter in _registry.Indexed(resource.TypeName))
         {
+            if (plainPaths && parameter.PlainPaths is { } paths && PocoPath.Select(paths, resource) is { } values)
+            {
+                foreach (var value in values)
+                {
+                    Add(set, parameter.Type, parameter.Code, 0, value);
+                }
+
+                continue;
+            }
+
+            var root = rootNode ??= resource.ToPocoNode();
+            var context = evaluationContext ??= new FhirEvaluationContext { ElementResolver = reference => Resolve(resource, reference) };
             IEnumerable<PocoNode> nodes;
             try
             {

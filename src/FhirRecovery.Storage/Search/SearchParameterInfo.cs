@@ -68,6 +68,9 @@ public sealed class SearchParameterInfo
     /// <summary>Compiled once, on first use (null when not indexed).</summary>
     internal CompiledExpression? Compiled { get; set; }
 
+    /// <summary>The expression as plain element paths walked over the POCO, when it is one (see <see cref="Indexing.PocoPath"/>).</summary>
+    internal Indexing.PocoPath[]? PlainPaths { get; init; }
+
     public override string ToString() => $"{ResourceType}.{Code} ({Type})";
 }
 

@@ -114,6 +114,7 @@ public sealed class SearchParameterRegistry
             unsupported is null ? SearchParameterStorage.Indexed : SearchParameterStorage.Unsupported, unsupported, components)
         {
             Compiled = unsupported is null ? compiled : null,
+            PlainPaths = unsupported is null && type != SearchParamType.Composite ? Indexing.PocoPath.TryCreate(SplitUnion(expression!), resourceType) : null,
         };
         return info;
     }

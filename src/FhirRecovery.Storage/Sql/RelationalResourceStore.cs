@@ -102,7 +102,7 @@ public abstract partial class RelationalResourceStore : IResourceStore
         return await ScalarAsync(connection, null, "SELECT res_key FROM resources LIMIT 1", cancellationToken) is null or DBNull;
     }
 
-    public async Task<ResourceVersion?> ReadAsync(string resourceType, string id, CancellationToken cancellationToken = default)
+    public virtual async Task<ResourceVersion?> ReadAsync(string resourceType, string id, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken);
         return await ReadAsync(Context, connection, null, resourceType, id, cancellationToken);
@@ -112,13 +112,17 @@ public abstract partial class RelationalResourceStore : IResourceStore
         string resourceType, string id, CancellationToken cancellationToken)
     {
         var p = new SqlParameters();
-        var sql = $"""
-            SELECT {VersionReader.Columns("v")}
-            FROM resources h JOIN resource_versions v ON v.res_key = h.res_key AND v.version_id = h.version_id
-            WHERE h.res_type = {p.Add(resourceType)} AND h.res_id = {p.Add(id)}
-            """;
-        return await SingleAsync(context, connection, transaction, p, sql, cancellationToken);
+        p.Add(resourceType);
+        p.Add(id);
+        return await SingleAsync(context, connection, transaction, p, ReadCurrentSql, cancellationToken);
     }
+
+    /// <summary>The current version of one resource; parameters @p0 (type) and @p1 (id).</summary>
+    private protected static readonly string ReadCurrentSql = $"""
+        SELECT {VersionReader.Columns("v")}
+        FROM resources h JOIN resource_versions v ON v.res_key = h.res_key AND v.version_id = h.version_id
+        WHERE h.res_type = @p0 AND h.res_id = @p1
+        """;
 
     public async Task<ResourceVersion?> ReadVersionAsync(string resourceType, string id, long versionId, CancellationToken cancellationToken = default)
     {

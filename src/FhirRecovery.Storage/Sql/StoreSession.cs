@@ -30,6 +30,7 @@ internal sealed partial class StoreSession : IStoreSession
     private readonly Dictionary<(string Type, string Id), HeadState> _heads = [];
     private bool _completed;
     private WriteTransaction? _transaction;
+    private List<Func<CancellationToken, Task>>? _committing;
 
     public StoreSession(StoreContext context, Func<CancellationToken, Task<WriteTransaction>> begin, SearchExecutor search,
         Func<string, string, CancellationToken, Task<ResourceVersion?>> readCommitted)
@@ -153,9 +154,22 @@ internal sealed partial class StoreSession : IStoreSession
         return Write(null, resourceType, id, head, newHead: false, Now(), HistoryMethod.Delete, index: null);
     }
 
+    public void OnCommitting(Func<CancellationToken, Task> callback)
+    {
+        EnsureOpen();
+        (_committing ??= []).Add(callback);
+    }
+
     public async Task CommitAsync(CancellationToken cancellationToken = default)
     {
         EnsureOpen();
+        // By index: a callback may add another (which then runs too).
+        for (var i = 0; _committing is not null && i < _committing.Count; i++)
+        {
+            await _committing[i](cancellationToken);
+        }
+
+        _committing = null;
         if (_transaction is null)
         {
             // Nothing was read or written: there is no transaction to commit.

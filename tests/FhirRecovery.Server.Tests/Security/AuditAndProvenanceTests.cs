@@ -94,6 +94,32 @@ public abstract class AuditAndProvenanceTests(FhirServerFixture fixture)
     }
 
     [StoreFact]
+    public async Task A_transaction_gets_one_provenance_per_activity_targeting_every_version_it_wrote()
+    {
+        var patient = await NewPatientAsync();
+        var app = fixture.ClientWith(TestTokens.Mint("user/Goal.cruds", fhirUser: "Practitioner/prov-author", clientId: "prov-app"));
+        var existing = await (await app.PostAsync("Goal", Goal($"Patient/{patient}"))).ReadAsync<Goal>();
+        existing.Description.Text = "Revised in the transaction";
+        var bundle = new Bundle { Type = Bundle.BundleType.Transaction };
+        bundle.Entry.Add(new Bundle.EntryComponent { Resource = Goal($"Patient/{patient}"), Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.POST, Url = "Goal" } });
+        bundle.Entry.Add(new Bundle.EntryComponent { Resource = Goal($"Patient/{patient}"), Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.POST, Url = "Goal" } });
+        bundle.Entry.Add(new Bundle.EntryComponent { Resource = existing, Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.PUT, Url = $"Goal/{existing.Id}" } });
+        var response = await (await app.PostAsync("", bundle)).ReadAsync<Bundle>();
+        var written = response.Entry.Select(e => e.Response.Location.Split("/fhir/").Last()).ToList();
+
+        var created = await (await Admin.GetAsync($"Provenance?target={written[0].Split("/_history")[0]}")).ReadAsync<Bundle>();
+        var create = Assert.Single(created.Entry.Select(e => e.Resource).OfType<Hl7.Fhir.Model.Provenance>());
+        Assert.Equal("CREATE", create.Activity.Coding[0].Code);
+        Assert.Equal(written.Take(2).Order(), create.Target.Select(t => t.Reference).Order());
+        Assert.Contains(create.Agent, a => a.Who.Reference == "Practitioner/prov-author");
+
+        var updated = await (await Admin.GetAsync($"Provenance?target=Goal/{existing.Id}&_sort=-_lastUpdated")).ReadAsync<Bundle>();
+        var update = updated.Entry.Select(e => e.Resource).OfType<Hl7.Fhir.Model.Provenance>().First();
+        Assert.Equal("UPDATE", update.Activity.Coding[0].Code);
+        Assert.Equal([$"Goal/{existing.Id}/_history/2"], update.Target.Select(t => t.Reference));
+    }
+
+    [StoreFact]
     public async Task X_Provenance_is_merged_and_a_malformed_one_refuses_the_write()
     {
         var patient = await NewPatientAsync();
@@ -174,16 +200,60 @@ public abstract class AuditAndProvenanceTests(FhirServerFixture fixture)
             Agent = [new AuditEvent.AgentComponent { Requestor = true, Who = new ResourceReference { Display = "before the crash" } }],
             Source = new AuditEvent.SourceComponent { Observer = new ResourceReference { Display = "FhirRecovery FHIR server" } },
         };
-        await File.WriteAllTextAsync(Path.Combine(folder, "crashed-host-1-20260101000000-00000001.ndjson"), FhirHttp.ToJson(audit) + "\n");
-
         var options = Options.Create(new AuditOptions { JournalPath = folder, FlushIntervalMilliseconds = 50 });
         var environment = fixture.Factory.Services.GetRequiredService<IHostEnvironment>();
+
+        // The crashed process journaled two requests (this version's record lines) and was killed writing a third.
+        var crashedFolder = Path.Combine(folder, "crashed");
+        List<string> recorded;
+        using (var crashed = new AuditTrail(Options.Create(new AuditOptions { JournalPath = crashedFolder }), environment, NullLogger<AuditTrail>.Instance))
+        {
+            var records = Enumerable.Range(0, 2).Select(i => new AuditRecord("read", "GET", $"/fhir/Goal/g{i}", null, $"Goal/g{i}", 200, null, null, ["journaled"],
+                "10.0.0.1", "localhost", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow)).ToList();
+            await Task.WhenAll(records.Select(crashed.RecordAsync));
+            recorded = records.Select(r => r.Id).ToList();
+        }
+
+        var lines = await File.ReadAllTextAsync(Directory.GetFiles(crashedFolder).Single());
+        // An AuditEvent line is what journals of earlier versions hold: they are replayed too.
+        await File.WriteAllTextAsync(Path.Combine(folder, "crashed-host-1-20260101000000-00000001.ndjson"),
+            FhirHttp.ToJson(audit) + "\n" + lines + lines[..(lines.Length / 3)]);
+        Directory.Delete(crashedFolder, recursive: true);
+
         using var trail = new AuditTrail(options, environment, NullLogger<AuditTrail>.Instance);
         var writer = new AuditWriter(trail, fixture.Factory.Services.GetRequiredService<IResourceStore>(), options, NullLogger<AuditWriter>.Instance);
         await writer.ReplayJournalAsync(CancellationToken.None);
 
         await (await Admin.GetAsync($"AuditEvent/{audit.Id}")).AssertStatusAsync(HttpStatusCode.OK);
+        foreach (var id in recorded)
+        {
+            var replayed = await (await Admin.GetAsync($"AuditEvent/{id}")).ReadAsync<AuditEvent>();
+            Assert.Contains(replayed.Entity, e => e.What?.Reference == "Patient/journaled");
+            Assert.Equal("10.0.0.1", replayed.Agent[0].Network.Address);
+        }
+
         Assert.Empty(Directory.GetFiles(folder));
+    }
+
+    [StoreFact]
+    public async Task Concurrent_requests_share_journal_writes_and_every_record_reaches_the_journal_and_the_store()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"fhirrecovery-journal-{Guid.NewGuid():N}");
+        var options = Options.Create(new AuditOptions { JournalPath = folder });
+        var environment = fixture.Factory.Services.GetRequiredService<IHostEnvironment>();
+        using var trail = new AuditTrail(options, environment, NullLogger<AuditTrail>.Instance);
+        var records = Enumerable.Range(0, 400).Select(i => new AuditRecord("read", "GET", $"/fhir/Goal/c{i}", null, $"Goal/c{i}", 200, null, null, [],
+            null, "localhost", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow)).ToList();
+
+        // Recorded from many threads at once: each completes only once its line is in the journal.
+        await Parallel.ForEachAsync(records, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (record, _) => await trail.RecordAsync(record));
+        var journaled = (await File.ReadAllLinesAsync(Directory.GetFiles(folder).Single())).ToList();
+        Assert.Equal(records.Select(r => r.Id).Order(), journaled.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("Id").GetString()).Order());
+
+        var writer = new AuditWriter(trail, fixture.Factory.Services.GetRequiredService<IResourceStore>(), options, NullLogger<AuditWriter>.Instance);
+        await writer.FlushAsync(CancellationToken.None);
+        Assert.Empty(Directory.GetFiles(folder)); // stored: the segment is gone
+        await (await Admin.GetAsync($"AuditEvent/{records[^1].Id}")).AssertStatusAsync(HttpStatusCode.OK);
     }
 }
 
