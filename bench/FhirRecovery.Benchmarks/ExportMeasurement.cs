@@ -31,7 +31,7 @@ internal static class ExportMeasurement
 
     public static int Run(string[] args)
     {
-        var total = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) is { } n ? int.Parse(n, CultureInfo.InvariantCulture) : 100_000;
+        var total = OrientationMeasurement.Count(args) ?? 100_000;
         var provider = OrientationMeasurement.Option(args, "--provider") ?? StorageOptions.SqliteProvider;
         var connection = OrientationMeasurement.Option(args, "--connection");
         if (provider == StorageOptions.PostgreSqlProvider && connection is null)

@@ -30,7 +30,7 @@ internal static class OrientationMeasurement
 
     public static int Run(string[] args)
     {
-        var goals = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) is { } n ? int.Parse(n, CultureInfo.InvariantCulture) : 100_000;
+        var goals = OrientationMeasurement.Count(args) ?? 100_000;
         var provider = Option(args, "--provider") ?? StorageOptions.SqliteProvider;
         var connection = Option(args, "--connection");
         if (provider == StorageOptions.PostgreSqlProvider && connection is null)
@@ -210,6 +210,23 @@ internal static class OrientationMeasurement
         }, null);
         await session.CommitAsync();
         return id;
+    }
+
+    /// <summary>The count given as the first argument that is neither an option nor an option's value.</summary>
+    internal static int? Count(string[] args)
+    {
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i].StartsWith("--", StringComparison.Ordinal))
+            {
+                i++; // its value
+                continue;
+            }
+
+            return int.Parse(args[i], CultureInfo.InvariantCulture);
+        }
+
+        return null;
     }
 
     internal static string? Option(string[] args, string name)

@@ -84,7 +84,8 @@ public sealed class FhirResult : IResult
         if (Resource is null && context.Format == FhirFormat.Json && !context.Pretty && subsetting.IsNone)
         {
             // The common read: the stored JSON already is the answer.
-            await response.Body.WriteAsync(Version!.Json, http.RequestAborted);
+            response.ContentLength = Version!.Json!.Length;
+            await response.Body.WriteAsync(Version.Json, http.RequestAborted);
             return;
         }
 

@@ -98,16 +98,27 @@ public abstract partial class RelationalResourceStore : ISearchAggregation
         {
             var targetType = p.Add(request.TargetType!);
             var reference = p.Add(request.ThroughReference);
+            // On PostgreSQL each match's reference rows are looked up by res_key, driven from the matches by a join.
+            // PostgreSQL underestimates the matches (independent estimates of several EXISTS), and the "IN (SELECT ...)"
+            // form let it scan the (res_type, param, url) index once per match, or loop over the whole CTE per reference
+            // row: 2-3.4 s for 5,000-10,000 questionnaire responses, against 80-130 ms driven from the matches. SQLite
+            // plans the IN form well and the join form worse (twice as slow), so it keeps the IN form. Neither needs
+            // "r.url IS NOT NULL": the join on u.value implies it.
+            var byMatch = Context.Dialect.IsPostgres
+                ? (From: "FROM matches m JOIN idx_reference r ON r.res_key = m.res_key", Where: "")
+                : (From: "FROM idx_reference r", Where: " AND r.res_key IN (SELECT res_key FROM matches)");
             sql = $"""
                 {matches},
                 x AS (
                     SELECT r.res_key AS mk, th.res_key AS tk
-                    FROM idx_reference r JOIN resources th ON th.res_type = {targetType} AND th.res_id = r.target_id AND th.is_deleted = 0
-                    WHERE r.res_type = {typeParameter} AND r.param = {reference} AND r.target_type = {targetType} AND r.res_key IN (SELECT res_key FROM matches)
+                    {byMatch.From}
+                    JOIN resources th ON th.res_type = {targetType} AND th.res_id = r.target_id AND th.is_deleted = 0
+                    WHERE r.res_type = {typeParameter} AND r.param = {reference} AND r.target_type = {targetType}{byMatch.Where}
                     UNION
                     SELECT r.res_key AS mk, u.res_key AS tk
-                    FROM idx_reference r JOIN idx_uri u ON u.res_type = {targetType} AND u.param = 'url' AND u.value = r.url
-                    WHERE r.res_type = {typeParameter} AND r.param = {reference} AND r.url IS NOT NULL AND r.res_key IN (SELECT res_key FROM matches)
+                    {byMatch.From}
+                    JOIN idx_uri u ON u.res_type = {targetType} AND u.param = 'url' AND u.value = r.url
+                    WHERE r.res_type = {typeParameter} AND r.param = {reference}{byMatch.Where}
                 )
                 SELECT b.bucket, COUNT(DISTINCT x.mk)
                 FROM x

@@ -34,6 +34,11 @@ public abstract class HeadTests(FhirServerFixture fixture)
             Assert.Equal("application/fhir+json", response.Content.Headers.ContentType?.MediaType);
         }
 
+        // The length of the body a GET would send (the common read sends the stored JSON with its length, not chunked).
+        var body = await (await Client.GetAsync($"Patient/{created.Id}")).Content.ReadAsByteArrayAsync();
+        Assert.Equal(body.Length, (await Client.GetAsync($"Patient/{created.Id}")).Content.Headers.ContentLength);
+        Assert.Equal(body.Length, read.Content.Headers.ContentLength);
+
         var notModified = await HeadAsync($"Patient/{created.Id}", ("If-None-Match", "W/\"1\""));
         Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
     }
