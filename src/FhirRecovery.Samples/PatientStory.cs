@@ -71,7 +71,8 @@ internal sealed partial class PatientStory
         "ServiceRequest" => 7,
         "Task" => 8,
         "CarePlan" => 9,
-        _ => 10,
+        "Group" => 10, // the cohorts: after their members
+        _ => 11,
     };
 
     private int LastVisit => _visits.Count - 1;

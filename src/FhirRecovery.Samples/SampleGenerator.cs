@@ -30,9 +30,24 @@ public static class SampleGenerator
         }
     }
 
-    /// <summary>Every batch of the set in load order: the shared services, then each patient's batches.</summary>
-    public static IEnumerable<SampleBatch> Batches(SampleRequest request) =>
-        Patients(request).SelectMany(p => p.Batches).Prepend(Shared());
+    /// <summary>Every batch of the set in load order: the shared services, each patient's batches, then the cohort Groups.</summary>
+    public static IEnumerable<SampleBatch> Batches(SampleRequest request)
+    {
+        Check(request);
+        yield return Shared();
+        var cohorts = new Cohorts(request.Seed);
+        foreach (var patient in Patients(request))
+        {
+            foreach (var batch in patient.Batches)
+            {
+                yield return batch;
+            }
+
+            cohorts.Add(patient);
+        }
+
+        yield return cohorts.Batch();
+    }
 
     /// <summary>
     /// A batch as a FHIR transaction: PUT with the resource's id (idempotent, so loading twice is harmless) and a

@@ -35,9 +35,14 @@ public sealed class SampleSummary
 
     public int Versions => Types.Values.Sum(t => t.Versions);
 
-    public void AddShared(SampleBatch shared)
+    public void AddShared(SampleBatch shared) => CountOnce(shared);
+
+    /// <summary>The cohort Groups (<see cref="Cohorts.Batch"/>): one version each.</summary>
+    public void AddCohorts(SampleBatch cohorts) => CountOnce(cohorts);
+
+    private void CountOnce(SampleBatch batch)
     {
-        foreach (var resource in shared.Resources)
+        foreach (var resource in batch.Resources)
         {
             Count(resource.TypeName, 1, 1);
         }

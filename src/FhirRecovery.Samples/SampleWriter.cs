@@ -6,7 +6,10 @@ namespace FhirRecovery.Samples;
 
 public enum SampleFormat
 {
-    /// <summary>One transaction Bundle per batch: 00-shared.json, then patient-NNNN-VV.json (enrolment VV=00, follow-ups after).</summary>
+    /// <summary>
+    /// One transaction Bundle per batch: 00-shared.json, then patient-NNNN-VV.json (enrolment VV=00, follow-ups after),
+    /// then zz-cohorts.json (a Group per clinic listing its patients).
+    /// </summary>
     Bundle,
 
     /// <summary>One NDJSON file per resource type, NN-Type.ndjson, types numbered in reference order; versions in order.</summary>
@@ -32,6 +35,7 @@ public static partial class SampleWriter
         var summary = new SampleSummary();
         var shared = SampleGenerator.Shared();
         summary.AddShared(shared);
+        var cohorts = new Cohorts(request.Seed);
         if (format == SampleFormat.Bundle)
         {
             WriteBundle(directory, shared, pretty, summary);
@@ -43,9 +47,13 @@ public static partial class SampleWriter
                 }
 
                 summary.Add(patient);
+                cohorts.Add(patient);
                 patientDone?.Invoke(patient.Index);
             }
 
+            var groups = cohorts.Batch();
+            WriteBundle(directory, groups, pretty, summary);
+            summary.AddCohorts(groups);
             return summary;
         }
 
@@ -63,9 +71,17 @@ public static partial class SampleWriter
             }
 
             summary.Add(patient);
+            cohorts.Add(patient);
             patientDone?.Invoke(patient.Index);
         }
 
+        var cohortBatch = cohorts.Batch();
+        foreach (var resource in cohortBatch.Resources)
+        {
+            writer.Write(resource);
+        }
+
+        summary.AddCohorts(cohortBatch);
         writer.Dispose();
         summary.Files = writer.Files;
         summary.Bytes = writer.Bytes;
@@ -108,7 +124,7 @@ public static partial class SampleWriter
 
     private static string Quote(string value) => System.Text.Json.JsonSerializer.Serialize(value);
 
-    [GeneratedRegex(@"^(00-shared\.json|patient-\d{4,}-\d{2}\.json|\d{2}-[A-Za-z]+\.ndjson)$")]
+    [GeneratedRegex(@"^(00-shared\.json|patient-\d{4,}-\d{2}\.json|zz-cohorts\.json|\d{2}-[A-Za-z]+\.ndjson)$")]
     private static partial Regex GeneratedName();
 
     private sealed class NdjsonWriter(string directory) : IDisposable

@@ -72,6 +72,6 @@ public class ReferenceTests
             loaded.UnionWith(here);
         }
 
-        Assert.Equal(10, Directory.EnumerateFiles(temp.Path).Count());
+        Assert.Equal(11, Directory.EnumerateFiles(temp.Path).Count());
     }
 }

@@ -111,7 +111,8 @@ public class SamplesVerbTests
         Assert.Contains("no errors", result.Out, StringComparison.Ordinal);
         Assert.Equal(
             ["01-Organization.ndjson", "02-Practitioner.ndjson", "03-PractitionerRole.ndjson", "04-Patient.ndjson", "05-Consent.ndjson",
-             "06-Goal.ndjson", "07-QuestionnaireResponse.ndjson", "08-ServiceRequest.ndjson", "09-Task.ndjson", "10-CarePlan.ndjson"],
+             "06-Goal.ndjson", "07-QuestionnaireResponse.ndjson", "08-ServiceRequest.ndjson", "09-Task.ndjson", "10-CarePlan.ndjson",
+             "11-Group.ndjson"],
             Directory.EnumerateFiles(temp.Combine("samples", "data")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 

@@ -32,10 +32,14 @@ public class ShippedSetTests
     {
         var summary = new SampleSummary();
         summary.AddShared(SampleGenerator.Shared());
+        var cohorts = new Cohorts(ShippedRequest.Seed);
         foreach (var patient in SampleGenerator.Patients(ShippedRequest))
         {
             summary.Add(patient);
+            cohorts.Add(patient);
         }
+
+        summary.AddCohorts(cohorts.Batch());
 
         var readme = File.ReadAllText(TestPaths.SamplesReadme).ReplaceLineEndings("\n");
         var start = readme.IndexOf("<!-- summary:begin", StringComparison.Ordinal);

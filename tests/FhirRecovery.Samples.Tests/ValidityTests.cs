@@ -27,7 +27,7 @@ public class ValidityTests
 
         // All the types, each recovery type declaring its profile (so the validator applies it).
         Assert.Equal(
-            ["CarePlan", "Consent", "Goal", "Organization", "Patient", "Practitioner", "PractitionerRole", "QuestionnaireResponse", "ServiceRequest", "Task"],
+            ["CarePlan", "Consent", "Goal", "Group", "Organization", "Patient", "Practitioner", "PractitionerRole", "QuestionnaireResponse", "ServiceRequest", "Task"],
             resources.Select(r => r.TypeName).Distinct().Order(StringComparer.Ordinal));
         Assert.All(resources.Where(r => r is Goal or CarePlan or QuestionnaireResponse or ServiceRequest or Hl7.Fhir.Model.Task),
             r => Assert.Single(r.Meta.Profile));
@@ -51,6 +51,21 @@ public class ValidityTests
         var errors = Errors(BenchmarkCorpus.Resources(400, seed: 99).ToList());
 
         Assert.True(errors.Count == 0, string.Join("\n", errors.Take(40)));
+    }
+
+    [Fact]
+    public void The_cohort_groups_validate_against_the_core_group_profile()
+    {
+        var groups = SampleGenerator.Batches(new SampleRequest { Patients = 12, Seed = 9 }).Last().Resources.Cast<Group>().ToList();
+        Assert.NotEmpty(groups);
+
+        var errors = Errors(groups);
+        Assert.True(errors.Count == 0, string.Join("\n", errors.Take(40)));
+
+        // Guards against a vacuous pass: members on a Group that is not 'actual' break grp-1 of the core profile.
+        var broken = (Group)groups[0].DeepCopy();
+        broken.Actual = false;
+        Assert.Contains(SharedEngine.Engine.Validator.Validate(broken).Issues, i => i.IsError && i.Message.Contains("grp-1", StringComparison.Ordinal));
     }
 
     [Fact]

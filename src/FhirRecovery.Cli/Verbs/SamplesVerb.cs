@@ -50,7 +50,7 @@ internal sealed class SamplesVerb : ICliVerb
         var output = new Option<string?>("--output", "-o")
         {
             Description = "With --patients: the samples folder; files go to <output>/data (default: samples, so samples/data). "
-                          + "Files an earlier run wrote there (00-shared.json, patient-*.json, NN-Type.ndjson) are replaced; others are kept. "
+                          + "Files an earlier run wrote there (00-shared.json, patient-*.json, zz-cohorts.json, NN-Type.ndjson) are replaced; others are kept. "
                           + "With --corpus: the NDJSON file to write (default: corpus.ndjson).",
             HelpName = "dir|file",
         };
@@ -64,7 +64,8 @@ internal sealed class SamplesVerb : ICliVerb
         {
             Description = "bundle (default): FHIR transaction Bundles (PUT with ids), 00-shared.json then patient-NNNN-VV.json: VV=00 the "
                           + "enrolment, then one per follow-up visit holding the new versions of what changed, so loading the files in "
-                          + "name order builds each resource's version history. ndjson: one NN-Type.ndjson per resource type, numbered in "
+                          + "name order builds each resource's version history; zz-cohorts.json last: a Group per clinic listing its patients "
+                          + "(for Group/[id]/$export). ndjson: one NN-Type.ndjson per resource type, numbered in "
                           + "reference order, each resource's versions in order.",
             HelpName = "bundle|ndjson",
         };
