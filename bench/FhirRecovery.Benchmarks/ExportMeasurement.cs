@@ -1,11 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using FhirRecovery.Conformance;
 using FhirRecovery.Server.BulkExport;
 using FhirRecovery.Server.Interactions;
 using FhirRecovery.Server.Security;
 using FhirRecovery.Storage;
-using FhirRecovery.Storage.Compartments;
 using FhirRecovery.Storage.Search;
 using Hl7.Fhir.Model;
 using Microsoft.Extensions.DependencyInjection;
@@ -29,31 +27,13 @@ internal static class ExportMeasurement
 {
     private const int Runs = 3;
 
-    public static int Run(string[] args)
-    {
-        var total = OrientationMeasurement.Count(args) ?? 100_000;
-        var provider = OrientationMeasurement.Option(args, "--provider") ?? StorageOptions.SqliteProvider;
-        var connection = OrientationMeasurement.Option(args, "--connection");
-        if (provider == StorageOptions.PostgreSqlProvider && connection is null)
-        {
-            Console.Error.WriteLine("--provider PostgreSQL needs --connection \"Host=...;Database=...;Username=...\" (an empty database)");
-            return 2;
-        }
-
-        var folder = Path.Combine(AppContext.BaseDirectory, "export-data");
-        Directory.CreateDirectory(folder);
-        connection ??= $"Data Source={Path.Combine(folder, $"export-{total}.db")}";
-        return RunAsync(total, new StorageOptions { Provider = provider, ConnectionString = connection, CommandTimeoutSeconds = 600 }).GetAwaiter().GetResult();
-    }
+    public static int Run(string[] args) =>
+        MeasuredStore.Parse(args, "export", 100_000) is { } parsed ? RunAsync(parsed.Count, parsed.Options).GetAwaiter().GetResult() : 2;
 
     private static async Task<int> RunAsync(int total, StorageOptions options)
     {
         var clock = Stopwatch.StartNew();
-        var engine = ConformanceEngine.Create();
-        var registry = new SearchParameterRegistry(engine.Definitions);
-        var store = StorageServiceCollectionExtensions.Create(options, registry, new CompartmentDefinitions(engine.Definitions));
-        await store.InitializeAsync();
-        Console.WriteLine($"engine and store ready in {clock.Elapsed.TotalSeconds:F1} s ({options.Provider})");
+        var store = (await MeasuredStore.OpenAsync(options)).Store;
 
         var (patients, goals, observations) = (total / 20, total * 8 / 10, total - total / 20 - total * 8 / 10);
         var existing = await store.SearchAsync(new SearchRequest { ResourceType = "Goal", Parameters = [new("_summary", "count")] });

@@ -3,7 +3,6 @@ using System.Globalization;
 using FhirRecovery.Conformance;
 using FhirRecovery.Server.Summary;
 using FhirRecovery.Storage;
-using FhirRecovery.Storage.Compartments;
 using FhirRecovery.Storage.Search;
 using Hl7.Fhir.Model;
 using Task = System.Threading.Tasks.Task;
@@ -28,32 +27,13 @@ internal static class OrientationMeasurement
     private const string Framework = "https://fhirrecovery.org/fhir/CodeSystem/recovery-framework";
     private const int Runs = 10;
 
-    public static int Run(string[] args)
-    {
-        var goals = OrientationMeasurement.Count(args) ?? 100_000;
-        var provider = Option(args, "--provider") ?? StorageOptions.SqliteProvider;
-        var connection = Option(args, "--connection");
-        if (provider == StorageOptions.PostgreSqlProvider && connection is null)
-        {
-            Console.Error.WriteLine("--provider PostgreSQL needs --connection \"Host=...;Database=...;Username=...\" (an empty database)");
-            return 2;
-        }
-
-        // Next to the build output: not part of the repository, and kept between runs (filling takes a while).
-        var folder = Path.Combine(AppContext.BaseDirectory, "orientation-data");
-        Directory.CreateDirectory(folder);
-        connection ??= $"Data Source={Path.Combine(folder, $"orientation-{goals}.db")}";
-        return RunAsync(goals, new StorageOptions { Provider = provider, ConnectionString = connection, CommandTimeoutSeconds = 600 }).GetAwaiter().GetResult();
-    }
+    public static int Run(string[] args) =>
+        MeasuredStore.Parse(args, "orientation", 100_000) is { } parsed ? RunAsync(parsed.Count, parsed.Options).GetAwaiter().GetResult() : 2;
 
     private static async Task<int> RunAsync(int goals, StorageOptions options)
     {
         var clock = Stopwatch.StartNew();
-        var engine = ConformanceEngine.Create();
-        var registry = new SearchParameterRegistry(engine.Definitions);
-        var store = StorageServiceCollectionExtensions.Create(options, registry, new CompartmentDefinitions(engine.Definitions));
-        await store.InitializeAsync();
-        Console.WriteLine($"engine and store ready in {clock.Elapsed.TotalSeconds:F1} s ({options.Provider})");
+        var (engine, store) = await MeasuredStore.OpenAsync(options);
 
         var framework = new RecoveryFramework(engine);
         var existing = await store.SearchAsync(new SearchRequest { ResourceType = "Goal", Parameters = [new("_summary", "count")] });
@@ -210,28 +190,5 @@ internal static class OrientationMeasurement
         }, null);
         await session.CommitAsync();
         return id;
-    }
-
-    /// <summary>The count given as the first argument that is neither an option nor an option's value.</summary>
-    internal static int? Count(string[] args)
-    {
-        for (var i = 0; i < args.Length; i++)
-        {
-            if (args[i].StartsWith("--", StringComparison.Ordinal))
-            {
-                i++; // its value
-                continue;
-            }
-
-            return int.Parse(args[i], CultureInfo.InvariantCulture);
-        }
-
-        return null;
-    }
-
-    internal static string? Option(string[] args, string name)
-    {
-        var index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
     }
 }

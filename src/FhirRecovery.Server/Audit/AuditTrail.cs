@@ -73,44 +73,48 @@ public sealed class AuditTrail : IDisposable
         return written;
     }
 
-    /// <summary>Writes queued journal lines until none are left (one caller at a time; the others wait for it).</summary>
+    /// <summary>
+    /// Writes the journal lines queued so far in one write. When more have queued meanwhile, a thread-pool item writes
+    /// them next, so a request never goes on writing other requests' lines after its own.
+    /// </summary>
     private void WriteQueued()
     {
-        while (true)
+        byte[] lines;
+        TaskCompletionSource done;
+        lock (_lock)
         {
-            byte[] lines;
-            TaskCompletionSource done;
-            lock (_lock)
-            {
-                if (_unwritten.Length == 0)
-                {
-                    _writing = false;
-                    return;
-                }
-
-                lines = _unwritten.ToArray();
-                _unwritten.SetLength(0);
-                done = _written;
-                _written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            }
-
-            lock (_fileLock)
-            {
-                try
-                {
-                    _segment ??= OpenSegment();
-                    _segment.Write(lines);
-                    _segment.Flush();
-                }
-                catch (IOException ex)
-                {
-                    // Without the journal the events still go to the store with the next batch; only a crash before then loses them.
-                    _logger.LogError(ex, "Audit journal {Path} cannot be written", _segmentPath);
-                }
-            }
-
-            done.SetResult();
+            lines = _unwritten.ToArray();
+            _unwritten.SetLength(0);
+            done = _written;
+            _written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
+
+        lock (_fileLock)
+        {
+            try
+            {
+                _segment ??= OpenSegment();
+                _segment.Write(lines);
+                _segment.Flush();
+            }
+            catch (IOException ex)
+            {
+                // Without the journal the events still go to the store with the next batch; only a crash before then loses them.
+                _logger.LogError(ex, "Audit journal {Path} cannot be written", _segmentPath);
+            }
+        }
+
+        done.SetResult();
+        lock (_lock)
+        {
+            if (_unwritten.Length == 0)
+            {
+                _writing = false;
+                return;
+            }
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(static trail => trail.WriteQueued(), this, preferLocal: false);
     }
 
     /// <summary>Takes the records queued so far, with the journal segment that holds them (null: none).</summary>

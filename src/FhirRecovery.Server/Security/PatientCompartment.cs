@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using FhirRecovery.Storage.Compartments;
 using FhirRecovery.Storage.Search;
 using Hl7.Fhir.ElementModel;
@@ -18,7 +17,7 @@ namespace FhirRecovery.Server.Security;
 /// The common expressions (paths, optionally <c>.where(resolve() is Patient)</c>) are walked on the JSON directly, which
 /// costs a few microseconds per read; anything else is evaluated with FHIRPath on the parsed resource.
 /// </summary>
-public sealed partial class PatientCompartment
+public sealed class PatientCompartment
 {
     private readonly CompartmentDefinitions _compartments;
     private readonly SearchParameterRegistry _registry;
@@ -239,29 +238,20 @@ public sealed partial class PatientCompartment
         var simple = true;
         foreach (var code in parameters)
         {
-            if (_registry.Find(type, code)?.Expression is not { Length: > 0 } expression)
+            if (_registry.Find(type, code) is not { Expression: { Length: > 0 } expression } parameter)
             {
                 continue;
             }
 
             expressions.Add(expression);
-            foreach (var branch in SplitUnion(expression))
+            if (parameter.PlainPaths is not { } plain)
             {
-                var match = SimplePath().Match(branch);
-                if (!match.Success)
-                {
-                    simple = false;
-                    continue;
-                }
-
-                if (match.Groups["type"].Value != type
-                    || (match.Groups["target"].Success && match.Groups["target"].Value != "Patient"))
-                {
-                    continue;
-                }
-
-                paths.Add(match.Groups["path"].Value.Split('.', StringSplitOptions.RemoveEmptyEntries));
+                simple = false;
+                continue;
             }
+
+            // Branches resolving to another type (Group, Practitioner...) cannot link to the patient.
+            paths.AddRange(plain.Where(p => p.ResolvesTo is null or "Patient").Select(p => p.Segments.ToArray()));
         }
 
         if (expressions.Count == 0)
@@ -273,45 +263,6 @@ public sealed partial class PatientCompartment
             ? new Plan(paths.ToArray(), null, false)
             : new Plan(null, expressions.Select(e => _compiler.Compile(e)).ToArray(), false);
     }
-
-    private static IEnumerable<string> SplitUnion(string expression)
-    {
-        var depth = 0;
-        var start = 0;
-        for (var i = 0; i < expression.Length; i++)
-        {
-            switch (expression[i])
-            {
-                case '(':
-                    depth++;
-                    break;
-                case ')':
-                    depth--;
-                    break;
-                case '|' when depth == 0:
-                    yield return Unwrap(expression[start..i]);
-                    start = i + 1;
-                    break;
-            }
-        }
-
-        yield return Unwrap(expression[start..]);
-    }
-
-    private static string Unwrap(string branch)
-    {
-        branch = branch.Trim();
-        while (branch.StartsWith('(') && branch.EndsWith(')'))
-        {
-            branch = branch[1..^1].Trim();
-        }
-
-        return branch;
-    }
-
-    // Goal.subject, Observation.subject.where(resolve() is Patient), Provenance.target.where(resolve() is Patient)
-    [GeneratedRegex(@"^(?<type>[A-Z][A-Za-z]+)\.(?<path>[a-z][A-Za-z]*(\.[a-z][A-Za-z]*)*)(\.where\(resolve\(\) is (?<target>[A-Z][A-Za-z]+)\))?$")]
-    private static partial Regex SimplePath();
 
     private sealed record Plan(string[][]? Paths, CompiledExpression[]? Compiled, bool IsEmpty);
 }

@@ -9,12 +9,18 @@ namespace FhirRecovery.Storage.Indexing;
 /// ending in <c>.where(resolve() is Patient)</c>, walked straight over the POCO. Most core parameters are of this
 /// form, and the FHIRPath engine (compiled, but generic: nodes, closures, iterators per step) was more than half of the
 /// cost of a write's indexing. Anything else keeps the FHIRPath evaluation; the equivalence of both on every example
-/// resource is tested.
+/// resource is tested. The patient compartment check walks the same paths over stored JSON.
 /// </summary>
-internal sealed partial class PocoPath
+public sealed partial class PocoPath
 {
     private readonly string[] _segments;
     private readonly string? _resolvesTo;
+
+    /// <summary>The element names after the resource type (<c>subject</c> of <c>Goal.subject</c>).</summary>
+    public IReadOnlyList<string> Segments => _segments;
+
+    /// <summary>The resource type of <c>.where(resolve() is Type)</c>, or null when the path has none.</summary>
+    public string? ResolvesTo => _resolvesTo;
 
     private PocoPath(string[] segments, string? resolvesTo)
     {
@@ -23,7 +29,7 @@ internal sealed partial class PocoPath
     }
 
     /// <summary>The paths of <paramref name="branches"/> (the expression's union branches for <paramref name="resourceType"/>), or null when one is not a plain path.</summary>
-    public static PocoPath[]? TryCreate(IReadOnlyList<string> branches, string resourceType)
+    internal static PocoPath[]? TryCreate(IReadOnlyList<string> branches, string resourceType)
     {
         var paths = new PocoPath[branches.Count];
         for (var i = 0; i < branches.Count; i++)
@@ -62,7 +68,7 @@ internal sealed partial class PocoPath
     /// The values the union of <paramref name="paths"/> selects in <paramref name="resource"/>, in FHIRPath order (a
     /// union drops repeated values), or null when a value is of a form only FHIRPath answers (resolve() of a non-Reference).
     /// </summary>
-    public static List<Base>? Select(PocoPath[] paths, Resource resource)
+    internal static List<Base>? Select(IReadOnlyList<PocoPath> paths, Resource resource)
     {
         var values = new List<Base>();
         foreach (var path in paths)
@@ -73,7 +79,7 @@ internal sealed partial class PocoPath
             }
         }
 
-        if (paths.Length > 1 && values.Count > 1)
+        if (paths.Count > 1 && values.Count > 1)
         {
             for (var i = values.Count - 1; i > 0; i--)
             {

@@ -68,8 +68,8 @@ public sealed class SearchParameterInfo
     /// <summary>Compiled once, on first use (null when not indexed).</summary>
     internal CompiledExpression? Compiled { get; set; }
 
-    /// <summary>The expression as plain element paths walked over the POCO, when it is one (see <see cref="Indexing.PocoPath"/>).</summary>
-    internal Indexing.PocoPath[]? PlainPaths { get; init; }
+    /// <summary>The expression as plain element paths (a union of them), when it is one; null when it needs FHIRPath (see <see cref="Indexing.PocoPath"/>).</summary>
+    public IReadOnlyList<Indexing.PocoPath>? PlainPaths { get; internal init; }
 
     public override string ToString() => $"{ResourceType}.{Code} ({Type})";
 }
